@@ -1,0 +1,144 @@
+"""Clients: an executor plus the shared retry policy and error mapping, able to run flows."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from tenacity import AsyncRetrying, Retrying
+
+from airflow_dbtcloud._transport.aio import AiohttpExecutor
+from airflow_dbtcloud._transport.config import ClientConfig
+from airflow_dbtcloud._transport.errors import DbtCloudError
+from airflow_dbtcloud._transport.flow import adrive, drive
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Batch, Flow, Step, checked
+from airflow_dbtcloud._transport.retry import final_error, retry_arguments
+from airflow_dbtcloud._transport.sync import RequestsExecutor
+
+__all__ = ["AsyncClient", "SyncClient"]
+
+T = TypeVar("T")
+
+
+class SyncClient:
+    """
+    Run flows over requests, with retries and error mapping.
+
+    :param executor: The requests executor.
+    :param retry_overrides: ``stop``/``wait`` from a user's ``retry_args``.
+    """
+
+    def __init__(self, executor: RequestsExecutor, retry_overrides: Mapping[str, Any] | None = None) -> None:
+        self.executor = executor
+        self.config: ClientConfig = executor.config
+        self.retry_overrides = retry_overrides
+
+    def request(self, request: ApiRequest) -> ApiResponse:
+        """
+        Send one request under the retry policy.
+
+        :param request: The request.
+        :return: The successful answer.
+        :raises DbtCloudError: The mapped error once retrying is over.
+        """
+        try:
+            for attempt in Retrying(**retry_arguments(self.config.retry, request, self.retry_overrides)):
+                with attempt:
+                    return checked(request, self.executor.exchange(request))
+        except DbtCloudError as exc:
+            error = final_error(request, exc)
+            if error is exc:
+                raise
+            raise error from exc
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def send(self, step: Step) -> ApiResponse | list[ApiResponse]:
+        """
+        Send a request, or a batch one after another.
+
+        :param step: What the flow yielded.
+        """
+        if isinstance(step, Batch):
+            return [self.request(request) for request in step.requests]
+        return self.request(step)
+
+    def run(self, flow: Flow[T]) -> T:
+        """
+        Run a flow to its result.
+
+        :param flow: The flow.
+        """
+        return drive(flow, self.send)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.executor.close()
+
+
+class AsyncClient:
+    """
+    Run flows over aiohttp, with the same retries and error mapping as :class:`SyncClient`.
+
+    :param executor: The aiohttp executor.
+    :param retry_overrides: ``stop``/``wait`` from a user's ``retry_args``.
+    """
+
+    def __init__(self, executor: AiohttpExecutor, retry_overrides: Mapping[str, Any] | None = None) -> None:
+        self.executor = executor
+        self.config: ClientConfig = executor.config
+        self.retry_overrides = retry_overrides
+
+    async def request(self, request: ApiRequest) -> ApiResponse:
+        """
+        Send one request under the retry policy.
+
+        :param request: The request.
+        :return: The successful answer.
+        :raises DbtCloudError: The mapped error once retrying is over.
+        """
+        try:
+            async for attempt in AsyncRetrying(
+                **retry_arguments(self.config.retry, request, self.retry_overrides)
+            ):
+                with attempt:
+                    return checked(request, await self.executor.exchange(request))
+        except DbtCloudError as exc:
+            error = final_error(request, exc)
+            if error is exc:
+                raise
+            raise error from exc
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def send(self, step: Step) -> ApiResponse | list[ApiResponse]:
+        """
+        Send a request, or a batch concurrently with bounded concurrency.
+
+        :param step: What the flow yielded.
+        """
+        if not isinstance(step, Batch):
+            return await self.request(step)
+        gate = asyncio.Semaphore(self.config.max_concurrency)
+
+        async def bounded(request: ApiRequest) -> ApiResponse:
+            async with gate:
+                return await self.request(request)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(bounded(request)) for request in step.requests]
+        except* DbtCloudError as failures:
+            raise failures.exceptions[0] from None
+        return [task.result() for task in tasks]
+
+    async def run(self, flow: Flow[T]) -> T:
+        """
+        Run a flow to its result.
+
+        :param flow: The flow.
+        """
+        return await adrive(flow, self.send)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self.executor.close()

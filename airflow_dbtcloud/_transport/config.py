@@ -1,0 +1,248 @@
+"""Client configuration: one frozen value built once from an Airflow connection.
+
+Everything the transport needs is here, so the sync and async paths read the same settings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_dbtcloud._transport.errors import DbtCloudConfigError
+
+__all__ = [
+    "DEFAULT_HOST",
+    "ClientConfig",
+    "RetryConfig",
+    "config_from_connection",
+    "parse_host",
+]
+
+DEFAULT_HOST = "cloud.getdbt.com"
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """
+    How failed requests are retried.
+
+    :param attempts: Total attempts per request, the first included (1 disables retries).
+    :param max_seconds: Upper bound in seconds on the time spent retrying one request.
+    :param backoff: Base of the exponential backoff in seconds (jittered).
+    :param max_backoff: Longest single wait in seconds, ``Retry-After`` included.
+    """
+
+    attempts: int = 5
+    max_seconds: float = 120.0
+    backoff: float = 1.0
+    max_backoff: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise DbtCloudConfigError(f"retry attempts must be at least 1, got {self.attempts}")
+        if self.max_seconds <= 0 or self.backoff < 0 or self.max_backoff < 0:
+            raise DbtCloudConfigError("retry times must be positive numbers of seconds")
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """
+    Everything the transport needs to talk to one dbt Cloud account.
+
+    :param base_url: Scheme, host and optional port, e.g. ``https://cloud.getdbt.com``.
+    :param token: The API token. Never shown in ``repr``.
+    :param conn_id: The Airflow connection it came from, named in error messages.
+    :param account_login: The connection's login (the default account id) as given, or None.
+    :param proxies: Proxy URLs by scheme, as requests takes them.
+    :param ca_bundle: Path of a CA bundle used to verify TLS, or None for the system store.
+    :param connect_timeout: Seconds to wait for a TCP/TLS connection.
+    :param read_timeout: Seconds to wait for the server between bytes of the answer.
+    :param retry: The retry policy.
+    :param page_size: Items per page on list endpoints (dbt Cloud caps it at 100).
+    :param max_concurrency: Concurrent requests the async path runs for one batch of pages or files.
+    :param chunk_size: Bytes per chunk when streaming an artifact to a file.
+    """
+
+    base_url: str
+    token: str = field(repr=False)
+    conn_id: str = "dbt_cloud_default"
+    account_login: str | None = None
+    proxies: Mapping[str, str] = field(default_factory=dict)
+    ca_bundle: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    page_size: int = 100
+    max_concurrency: int = 4
+    chunk_size: int = 1024 * 1024
+
+    @property
+    def default_account_id(self) -> int:
+        """
+        Return the connection's account id.
+
+        :raises DbtCloudConfigError: When the login is empty or not an integer.
+        """
+        login = (self.account_login or "").strip()
+        if not login:
+            raise DbtCloudConfigError(
+                f"No dbt Cloud account id: pass account_id, or set the login (Account ID) of "
+                f"connection {self.conn_id!r}"
+            )
+        try:
+            return int(login)
+        except ValueError:
+            raise DbtCloudConfigError(
+                f"The login (Account ID) of connection {self.conn_id!r} must be an integer, got {login!r}"
+            ) from None
+
+    def url(self, path: str) -> str:
+        """
+        Return the absolute URL of an API path.
+
+        :param path: A path starting with ``/``.
+        """
+        return self.base_url + path
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_host(host: str | None, port: int | None = None, allow_insecure_http: bool = False) -> str:
+    """
+    Turn the connection's host field into a base URL.
+
+    Empty means ``cloud.getdbt.com``; a bare host (``emea.dbt.com``, ``ab123.us1.dbt.com``,
+    ``localhost:8787``) means https; a full URL keeps its scheme. Plain http is accepted only for
+    loopback addresses unless ``allow_insecure_http`` is set, so a token is never sent in clear text
+    to another machine.
+
+    :param host: The host field, possibly with scheme and port.
+    :param port: The connection's port field, used when the host carries none.
+    :param allow_insecure_http: Accept ``http://`` to hosts that are not loopback.
+    :return: ``scheme://host[:port]`` without a trailing slash.
+    :raises DbtCloudConfigError: When the host is malformed or insecure.
+    """
+    raw = (host or "").strip() or DEFAULT_HOST
+    parts = urlsplit(raw if "://" in raw else f"https://{raw}")
+    if parts.scheme not in ("http", "https"):
+        raise DbtCloudConfigError(f"dbt Cloud host {raw!r} must use https (or http to loopback)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise DbtCloudConfigError(
+            f"dbt Cloud host {raw!r} must be a host name such as 'cloud.getdbt.com' or "
+            "'https://emea.dbt.com', without a path"
+        )
+    if parts.username or parts.password:
+        raise DbtCloudConfigError("dbt Cloud host must not contain user info; put the token in the password")
+    try:
+        hostname, explicit_port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise DbtCloudConfigError(f"dbt Cloud host {raw!r} has an invalid port") from exc
+    if not hostname:
+        raise DbtCloudConfigError(f"dbt Cloud host {raw!r} has no host name")
+    if parts.scheme == "http" and not (allow_insecure_http or _is_loopback(hostname)):
+        raise DbtCloudConfigError(
+            f"Refusing plain http to {hostname}: the API token would travel in clear text. Use https, "
+            "or set allow_insecure_http in the connection extra if you really mean it"
+        )
+    netloc = f"[{hostname}]" if ":" in hostname else hostname
+    final_port = explicit_port or port
+    if final_port:
+        netloc = f"{netloc}:{final_port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def _number(extra: Mapping[str, Any], key: str, default: float, conn_id: str) -> float:
+    value = extra.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DbtCloudConfigError(
+            f"Extra {key!r} of connection {conn_id!r} must be a number, got {value!r}"
+        ) from None
+    if number <= 0:
+        raise DbtCloudConfigError(f"Extra {key!r} of connection {conn_id!r} must be positive")
+    return number
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def config_from_connection(
+    *,
+    conn_id: str,
+    host: str | None,
+    login: str | None,
+    password: str | None,
+    port: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+    timeout_seconds: float | None = None,
+    retry_limit: int | None = None,
+    retry_delay: float | None = None,
+) -> ClientConfig:
+    """
+    Build the client configuration from a connection's fields and the hook's arguments.
+
+    Hook arguments win over connection extras, which win over the defaults.
+
+    :param conn_id: The connection id, named in error messages.
+    :param host: The connection host (tenant).
+    :param login: The connection login (default account id).
+    :param password: The connection password (API token); required.
+    :param port: The connection port, used when the host carries none.
+    :param extra: The connection extra: ``proxies``, ``ca_bundle``, ``connect_timeout``,
+        ``read_timeout``, ``retry_limit``, ``retry_max_seconds``, ``retry_delay``,
+        ``retry_max_delay``, ``allow_insecure_http``.
+    :param timeout_seconds: Read timeout in seconds (and connect timeout, if smaller).
+    :param retry_limit: Total attempts per request.
+    :param retry_delay: Base of the exponential backoff in seconds.
+    :raises DbtCloudConfigError: When the token is missing or a setting is invalid.
+    """
+    extra = extra or {}
+    if not password:
+        raise DbtCloudConfigError(
+            f"Connection {conn_id!r} has no API token: set its password to a dbt Cloud service token "
+            "or personal access token"
+        )
+    proxies = extra.get("proxies") or {}
+    if not isinstance(proxies, Mapping):
+        raise DbtCloudConfigError(f"Extra 'proxies' of connection {conn_id!r} must be a mapping")
+    ca_bundle = extra.get("ca_bundle")
+    if ca_bundle is not None and not isinstance(ca_bundle, str):
+        raise DbtCloudConfigError(f"Extra 'ca_bundle' of connection {conn_id!r} must be a file path")
+    read_timeout = (
+        float(timeout_seconds) if timeout_seconds else _number(extra, "read_timeout", 60.0, conn_id)
+    )
+    connect_timeout = min(_number(extra, "connect_timeout", 10.0, conn_id), read_timeout)
+    attempts = retry_limit if retry_limit is not None else int(_number(extra, "retry_limit", 5, conn_id))
+    retry = RetryConfig(
+        attempts=attempts,
+        max_seconds=_number(extra, "retry_max_seconds", 120.0, conn_id),
+        backoff=retry_delay if retry_delay is not None else _number(extra, "retry_delay", 1.0, conn_id),
+        max_backoff=_number(extra, "retry_max_delay", 30.0, conn_id),
+    )
+    return ClientConfig(
+        base_url=parse_host(host, port, _flag(extra.get("allow_insecure_http", False))),
+        token=password,
+        conn_id=conn_id,
+        account_login=login,
+        proxies={str(k): str(v) for k, v in proxies.items()},
+        ca_bundle=ca_bundle or None,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retry=retry,
+    )

@@ -1,0 +1,108 @@
+"""The requests executor: sends one request, reads or streams the answer, maps requests' errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from airflow_dbtcloud._transport.config import ClientConfig
+from airflow_dbtcloud._transport.errors import DbtCloudTransportError
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, default_headers
+from airflow_dbtcloud._transport.sinks import open_sink
+
+__all__ = ["RequestsExecutor", "new_session"]
+
+
+def new_session(config: ClientConfig) -> requests.Session:
+    """
+    Return a requests session set up for dbt Cloud: headers, proxies and TLS verification.
+
+    :param config: The client configuration.
+    """
+    session = requests.Session()
+    session.headers.update(default_headers(config))
+    session.proxies.update(config.proxies)
+    # Verification stays on; a CA bundle only changes which authorities are trusted.
+    session.verify = config.ca_bundle or True
+    return session
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Walk the wrapped causes: a failed connect means the request never left this machine."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, NewConnectionError | ConnectTimeoutError | requests.exceptions.ConnectTimeout):
+            return True
+        reason = getattr(seen, "reason", None)
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = reason if isinstance(reason, BaseException) else inner or seen.__cause__ or seen.__context__
+    return False
+
+
+def _transport_error(request: ApiRequest, exc: requests.RequestException) -> DbtCloudTransportError:
+    if _never_connected(exc):
+        kind, sent = "connect", False
+    elif isinstance(exc, requests.exceptions.Timeout):
+        kind, sent = "timeout", True
+    elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        kind, sent = "truncated", True
+    else:
+        kind, sent = "reset", True
+    return DbtCloudTransportError(request.method, request.path, kind, sent, f"{type(exc).__name__}: {exc}")
+
+
+def _decode(content: bytes) -> tuple[Any, str]:
+    try:
+        return json.loads(content), ""
+    except ValueError:
+        return None, content.decode("utf-8", errors="replace")
+
+
+class RequestsExecutor:
+    """
+    Send requests with a ``requests.Session``.
+
+    :param config: The client configuration (URLs, timeouts, chunk size).
+    :param session: The session to send with (the hook's ``get_conn()``).
+    """
+
+    def __init__(self, config: ClientConfig, session: requests.Session) -> None:
+        self.config = config
+        self.session = session
+
+    def exchange(self, request: ApiRequest) -> ApiResponse:
+        """
+        Send one request and read its answer (or stream it to ``request.destination``).
+
+        :param request: The request.
+        :return: The answer, whatever its status.
+        :raises DbtCloudTransportError: When no complete answer arrived.
+        """
+        try:
+            response = self.session.request(
+                request.method,
+                self.config.url(request.path),
+                params=request.params,
+                json=request.json,
+                timeout=(self.config.connect_timeout, self.config.read_timeout),
+                stream=request.destination is not None,
+            )
+            with response:
+                if request.destination is not None and response.status_code < 400:
+                    with open_sink(request.destination) as sink:
+                        for chunk in response.iter_content(chunk_size=self.config.chunk_size):
+                            sink.write(chunk)
+                    return ApiResponse(response.status_code, dict(response.headers), raw=response)
+                body, text = _decode(response.content)
+        except requests.RequestException as exc:
+            raise _transport_error(request, exc) from exc
+        return ApiResponse(response.status_code, dict(response.headers), body, text, raw=response)
+
+    def close(self) -> None:
+        """Close the session's pooled connections."""
+        self.session.close()

@@ -1,0 +1,101 @@
+"""Run artifact endpoints: list, fetch, and stream to storage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_dbtcloud._transport.errors import DbtCloudNotFoundError
+from airflow_dbtcloud._transport.request import JSON, ApiRequest, ApiResponse, Batch, Flow, encode_params, one
+from airflow_dbtcloud.api.paths import v2
+
+__all__ = ["download_artifact", "get_artifact", "get_artifact_json", "get_artifacts", "list_artifacts"]
+
+
+def _request(
+    account_id: int, run_id: int, path: str | None, step: int | None, destination: Any = None
+) -> ApiRequest:
+    parts: tuple[object, ...] = ("runs", run_id, "artifacts")
+    url = v2(account_id, *parts)
+    if path is not None:
+        # Artifact paths keep their slashes (compiled/<project>/<model>.sql) and have no trailing one.
+        url += "/".join(segment for segment in path.strip("/").split("/") if segment)
+    what = f"artifact {path!r} of run {run_id}" if path else f"artifacts of run {run_id}"
+    step_text = f" step {step}" if step is not None else ""
+    return ApiRequest(
+        "GET",
+        url,
+        encode_params({"step": step}),
+        resource=f"{what}{step_text} in account {account_id}",
+        destination=destination,
+    )
+
+
+def list_artifacts(account_id: int, run_id: int, step: int | None = None) -> Flow[ApiResponse]:
+    """
+    List a run's artifact paths.
+
+    :param account_id: The account.
+    :param run_id: The run.
+    :param step: The step index (from 1); None for the last step.
+    """
+    return (yield from one(_request(account_id, run_id, None, step)))
+
+
+def get_artifact(account_id: int, run_id: int, path: str, step: int | None = None) -> Flow[ApiResponse]:
+    """
+    Fetch one artifact into memory (for small files; use :func:`download_artifact` for large ones).
+
+    :param account_id: The account.
+    :param run_id: The run.
+    :param path: Path under ``target/``, e.g. ``run_results.json``.
+    :param step: The step index; None for the last step.
+    """
+    return (yield from one(_request(account_id, run_id, path, step)))
+
+
+def get_artifacts(
+    account_id: int, run_id: int, paths: list[str], step: int | None = None
+) -> Flow[dict[str, ApiResponse]]:
+    """
+    Fetch several artifacts together (concurrently on the async path).
+
+    :param account_id: The account.
+    :param run_id: The run.
+    :param paths: Paths under ``target/``.
+    :param step: The step index; None for the last step.
+    """
+    responses = yield Batch.of(_request(account_id, run_id, path, step) for path in paths)
+    return dict(zip(paths, responses, strict=True))
+
+
+def get_artifact_json(account_id: int, run_id: int, path: str, step: int | None = None) -> Flow[JSON]:
+    """
+    Fetch and decode a JSON artifact, or None when the run has no such artifact.
+
+    :param account_id: The account.
+    :param run_id: The run.
+    :param path: Path under ``target/``.
+    :param step: The step index; None for the last step.
+    """
+    try:
+        response = yield _request(account_id, run_id, path, step)
+    except DbtCloudNotFoundError:
+        return None
+    return response.body
+
+
+def download_artifact(
+    account_id: int, run_id: int, path: str, destination: Any, step: int | None = None
+) -> Flow[Any]:
+    """
+    Stream one artifact to a file or object storage path, in chunks, never parsing it.
+
+    :param account_id: The account.
+    :param run_id: The run.
+    :param path: Path under ``target/``.
+    :param destination: A local path or an ``ObjectStoragePath``; written whole or not at all.
+    :param step: The step index; None for the last step.
+    :return: ``destination``.
+    """
+    yield _request(account_id, run_id, path, step, destination)
+    return destination

@@ -1,0 +1,221 @@
+"""Job endpoints: list, get, look up by names, trigger and rerun."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow_dbtcloud._transport.errors import DbtCloudConfigError, DbtCloudError
+from airflow_dbtcloud._transport.pagination import paginate
+from airflow_dbtcloud._transport.request import JSON, ApiRequest, ApiResponse, Flow, encode_params, one
+from airflow_dbtcloud.api import projects
+from airflow_dbtcloud.api.paths import v2
+
+__all__ = [
+    "CAUSE_MAX_LENGTH",
+    "DbtCloudResourceLookupError",
+    "get_job",
+    "job_by_name",
+    "list_jobs",
+    "rerun_job",
+    "trigger_body",
+    "trigger_run",
+]
+
+#: dbt Cloud rejects a longer ``cause``.
+CAUSE_MAX_LENGTH = 255
+
+#: Trigger body fields and the Python types dbt Cloud accepts for them.
+TRIGGER_FIELDS: dict[str, tuple[type, ...]] = {
+    "git_sha": (str,),
+    "git_branch": (str,),
+    "azure_pull_request_id": (int,),
+    "github_pull_request_id": (int,),
+    "gitlab_merge_request_id": (int,),
+    "non_native_pull_request_id": (str,),
+    "schema_override": (str,),
+    "dbt_version_override": (str,),
+    "threads_override": (int,),
+    "target_name_override": (str,),
+    "generate_docs_override": (bool,),
+    "timeout_seconds_override": (int,),
+    "steps_override": (list, tuple),
+}
+
+
+class DbtCloudResourceLookupError(DbtCloudError):
+    """A project, environment or job could not be identified by name (none or several match)."""
+
+
+def _check_field(name: str, value: Any) -> None:
+    expected = TRIGGER_FIELDS[name]
+    # bool is an int to Python, but not to dbt Cloud.
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+        names = " or ".join(t.__name__ for t in expected)
+        raise DbtCloudConfigError(f"{name} must be {names}, got {value!r}")
+    items: Any = value
+    if name == "steps_override":
+        bad = [step for step in items if not isinstance(step, str) or not step.strip().startswith("dbt ")]
+        if not value or bad:
+            raise DbtCloudConfigError(
+                "steps_override must be a non-empty list of dbt commands starting with 'dbt ', "
+                f"got {bad or value}"
+            )
+    if name in ("threads_override", "timeout_seconds_override") and items < 1:
+        raise DbtCloudConfigError(f"{name} must be a positive integer, got {value}")
+
+
+def trigger_body(
+    cause: str,
+    steps_override: Sequence[str] | None = None,
+    schema_override: str | None = None,
+    additional_run_config: Mapping[str, Any] | None = None,
+) -> dict[str, JSON]:
+    """
+    Build and validate the body of a trigger-run request.
+
+    :param cause: Why the run is started (1 to 255 characters).
+    :param steps_override: dbt commands to run instead of the job's own.
+    :param schema_override: Schema to build into instead of the target's.
+    :param additional_run_config: Further documented trigger fields (``git_branch``,
+        ``threads_override``, ...).
+    :return: The JSON body, with unset fields left out.
+    :raises DbtCloudConfigError: When a field is unknown or has the wrong type or value.
+    """
+    if not isinstance(cause, str) or not cause.strip():
+        raise DbtCloudConfigError("cause must be a non-empty string")
+    if len(cause) > CAUSE_MAX_LENGTH:
+        raise DbtCloudConfigError(f"cause is {len(cause)} characters long; dbt Cloud accepts at most 255")
+    fields: dict[str, Any] = {"steps_override": steps_override, "schema_override": schema_override}
+    fields.update(additional_run_config or {})
+    body: dict[str, JSON] = {"cause": cause}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name not in TRIGGER_FIELDS:
+            raise DbtCloudConfigError(
+                f"Unknown trigger field {name!r}; dbt Cloud accepts {', '.join(sorted(TRIGGER_FIELDS))}"
+            )
+        _check_field(name, value)
+        body[name] = list(value) if name == "steps_override" else value
+    return body
+
+
+def list_jobs(
+    account_id: int,
+    order_by: str | None = None,
+    project_id: int | None = None,
+    environment_id: int | None = None,
+    name_contains: str | None = None,
+) -> Flow[list[ApiResponse]]:
+    """
+    List the account's jobs, every page.
+
+    :param account_id: The account.
+    :param order_by: Field to order by; prefix ``-`` for descending.
+    :param project_id: Only jobs of this project.
+    :param environment_id: Only jobs of this environment.
+    :param name_contains: Case-insensitive substring of the job name.
+    """
+    params = encode_params(
+        {
+            "order_by": order_by,
+            "project_id": project_id,
+            "environment_id": environment_id,
+            "name__icontains": name_contains,
+        }
+    )
+    request = ApiRequest("GET", v2(account_id, "jobs"), params, resource=f"jobs of account {account_id}")
+    return (yield from paginate(request))
+
+
+def get_job(account_id: int, job_id: int) -> Flow[ApiResponse]:
+    """
+    Get one job definition.
+
+    :param account_id: The account.
+    :param job_id: The job.
+    """
+    request = ApiRequest(
+        "GET", v2(account_id, "jobs", job_id), resource=f"job {job_id} in account {account_id}"
+    )
+    return (yield from one(request))
+
+
+def trigger_run(account_id: int, job_id: int, body: Mapping[str, JSON]) -> Flow[ApiResponse]:
+    """
+    Start a run of a job (never repeated unless provably not received).
+
+    :param account_id: The account.
+    :param job_id: The job.
+    :param body: The trigger body from :func:`trigger_body`.
+    """
+    request = ApiRequest(
+        "POST",
+        v2(account_id, "jobs", job_id, "run"),
+        json=dict(body),
+        starts_run=True,
+        resource=f"job {job_id} in account {account_id}",
+    )
+    return (yield from one(request))
+
+
+def rerun_job(account_id: int, job_id: int) -> Flow[ApiResponse]:
+    """
+    Rerun the job's most recent run from its point of failure (a fresh run if it did not fail).
+
+    :param account_id: The account.
+    :param job_id: The job.
+    """
+    request = ApiRequest(
+        "POST",
+        v2(account_id, "jobs", job_id, "rerun"),
+        starts_run=True,
+        resource=f"job {job_id} in account {account_id}",
+    )
+    return (yield from one(request))
+
+
+def _exact(pages: list[ApiResponse], name: str) -> list[dict[str, Any]]:
+    return [item for page in pages for item in (page.data or []) if item.get("name") == name]
+
+
+def _only(matches: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    if len(matches) != 1:
+        ids = ", ".join(str(item.get("id")) for item in matches)
+        found = f" (ids {ids})" if matches else ""
+        raise DbtCloudResourceLookupError(f"Found {len(matches)} {what}{found}; expected exactly one.")
+    return matches[0]
+
+
+def job_by_name(
+    account_id: int, project_name: str, environment_name: str, job_name: str
+) -> Flow[dict[str, Any]]:
+    """
+    Find a job by the exact names of its project, environment and itself.
+
+    :param account_id: The account.
+    :param project_name: The project's exact name.
+    :param environment_name: The environment's exact name.
+    :param job_name: The job's exact name.
+    :return: The job.
+    :raises DbtCloudResourceLookupError: When no or several projects, environments or jobs match.
+    """
+    project = _only(
+        _exact((yield from projects.list_projects(account_id, project_name)), project_name),
+        f"projects named {project_name!r} in account {account_id}",
+    )
+    environment = _only(
+        _exact(
+            (yield from projects.list_environments(account_id, project["id"], environment_name)),
+            environment_name,
+        ),
+        f"environments named {environment_name!r} in project {project_name!r}",
+    )
+    pages = yield from list_jobs(
+        account_id, project_id=project["id"], environment_id=environment["id"], name_contains=job_name
+    )
+    return _only(
+        _exact(pages, job_name),
+        f"jobs named {job_name!r} in environment {environment_name!r} of project {project_name!r}",
+    )

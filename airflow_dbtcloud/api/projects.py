@@ -1,0 +1,68 @@
+"""Project and environment endpoints (API v3)."""
+
+from __future__ import annotations
+
+from airflow_dbtcloud._transport.pagination import paginate
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Flow, encode_params, one
+from airflow_dbtcloud.api.paths import v3
+
+__all__ = ["get_environment", "get_project", "list_environments", "list_projects"]
+
+
+def list_projects(account_id: int, name_contains: str | None = None) -> Flow[list[ApiResponse]]:
+    """
+    List the account's projects, every page.
+
+    :param account_id: The account.
+    :param name_contains: Case-insensitive substring of the project name.
+    """
+    request = ApiRequest(
+        "GET",
+        v3(account_id, "projects"),
+        encode_params({"name__icontains": name_contains}),
+        resource=f"projects of account {account_id}",
+    )
+    return (yield from paginate(request))
+
+
+def get_project(account_id: int, project_id: int) -> Flow[ApiResponse]:
+    """
+    Get one project.
+
+    :param account_id: The account.
+    :param project_id: The project.
+    """
+    resource = f"project {project_id} in account {account_id}"
+    return (yield from one(ApiRequest("GET", v3(account_id, "projects", project_id), resource=resource)))
+
+
+def list_environments(
+    account_id: int, project_id: int, name_contains: str | None = None
+) -> Flow[list[ApiResponse]]:
+    """
+    List a project's environments, every page.
+
+    :param account_id: The account.
+    :param project_id: The project.
+    :param name_contains: Case-insensitive substring of the environment name.
+    """
+    request = ApiRequest(
+        "GET",
+        v3(account_id, "projects", project_id, "environments"),
+        encode_params({"name__icontains": name_contains}),
+        resource=f"environments of project {project_id} in account {account_id}",
+    )
+    return (yield from paginate(request))
+
+
+def get_environment(account_id: int, project_id: int, environment_id: int) -> Flow[ApiResponse]:
+    """
+    Get one environment.
+
+    :param account_id: The account.
+    :param project_id: The environment's project.
+    :param environment_id: The environment.
+    """
+    path = v3(account_id, "projects", project_id, "environments", environment_id)
+    resource = f"environment {environment_id} of project {project_id} in account {account_id}"
+    return (yield from one(ApiRequest("GET", path, resource=resource)))
