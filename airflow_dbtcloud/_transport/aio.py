@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
-from typing import Any
 
 import aiohttp
 
 from airflow_dbtcloud._transport.config import ClientConfig
 from airflow_dbtcloud._transport.errors import DbtCloudTransportError
-from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, default_headers
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, decode_body, default_headers
 from airflow_dbtcloud._transport.sinks import open_sink
 
 __all__ = ["AiohttpExecutor"]
@@ -29,13 +27,6 @@ def _transport_error(request: ApiRequest, exc: BaseException) -> DbtCloudTranspo
         kind, sent = "reset", True
     reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return DbtCloudTransportError(request.method, request.path, kind, sent, reason)
-
-
-def _decode(content: bytes) -> tuple[Any, str]:
-    try:
-        return json.loads(content), ""
-    except ValueError:
-        return None, content.decode("utf-8", errors="replace")
 
 
 class AiohttpExecutor:
@@ -99,7 +90,7 @@ class AiohttpExecutor:
                 content = await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _transport_error(request, exc) from exc
-        body, text = _decode(content)
+        body, text = decode_body(content, self.config.token)
         return ApiResponse(response.status, headers, body, text)
 
     async def close(self) -> None:

@@ -34,7 +34,9 @@ def paginate(
     pages = [first]
     fetched = len(_items(first))
     _, total = first.pagination
-    if total is None or fetched == 0 or fetched < limit:
+    if total is None or fetched == 0 or fetched >= total:
+        return pages
+    if max_items is not None and fetched >= max_items:
         return pages
     # A server that caps pages below our limit still tells us its page size by the first page.
     step = fetched

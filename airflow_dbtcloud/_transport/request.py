@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias, TypeVar
@@ -19,6 +20,7 @@ __all__ = [
     "Step",
     "auth_value",
     "checked",
+    "decode_body",
     "default_headers",
     "encode_params",
     "one",
@@ -182,6 +184,21 @@ def default_headers(config: ClientConfig) -> dict[str, str]:
         "User-Agent": USER_AGENT,
         "Accept": "application/json",
     }
+
+
+def decode_body(content: bytes, secret: str) -> tuple[JSON, str]:
+    """
+    Decode a response body as JSON, or keep it as text (with the token scrubbed, since a proxy's
+    error page may echo request headers back).
+
+    :param content: The raw body.
+    :param secret: The API token, replaced by ``***`` in the text.
+    :return: ``(json, "")`` for a JSON body, else ``(None, text)``.
+    """
+    try:
+        return json.loads(content), ""
+    except ValueError:
+        return None, content.decode("utf-8", errors="replace").replace(secret, "***")
 
 
 def checked(request: ApiRequest, response: ApiResponse) -> ApiResponse:

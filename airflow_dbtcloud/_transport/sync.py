@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_dbtcloud._transport.config import ClientConfig
 from airflow_dbtcloud._transport.errors import DbtCloudTransportError
-from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, default_headers
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, decode_body, default_headers
 from airflow_dbtcloud._transport.sinks import open_sink
 
 __all__ = ["RequestsExecutor", "new_session"]
@@ -56,13 +53,6 @@ def _transport_error(request: ApiRequest, exc: requests.RequestException) -> Dbt
     return DbtCloudTransportError(request.method, request.path, kind, sent, f"{type(exc).__name__}: {exc}")
 
 
-def _decode(content: bytes) -> tuple[Any, str]:
-    try:
-        return json.loads(content), ""
-    except ValueError:
-        return None, content.decode("utf-8", errors="replace")
-
-
 class RequestsExecutor:
     """
     Send requests with a ``requests.Session``.
@@ -98,7 +88,7 @@ class RequestsExecutor:
                         for chunk in response.iter_content(chunk_size=self.config.chunk_size):
                             sink.write(chunk)
                     return ApiResponse(response.status_code, dict(response.headers), raw=response)
-                body, text = _decode(response.content)
+                body, text = decode_body(response.content, self.config.token)
         except requests.RequestException as exc:
             raise _transport_error(request, exc) from exc
         return ApiResponse(response.status_code, dict(response.headers), body, text, raw=response)

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import pytest
+
+from airflow_dbtcloud._transport.config import ClientConfig, RetryConfig, config_from_connection, parse_host
+from airflow_dbtcloud._transport.errors import DbtCloudConfigError
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        (None, None, "https://cloud.getdbt.com"),
+        ("", None, "https://cloud.getdbt.com"),
+        ("  ", None, "https://cloud.getdbt.com"),
+        ("emea.dbt.com", None, "https://emea.dbt.com"),
+        ("ab123.us1.dbt.com", None, "https://ab123.us1.dbt.com"),
+        ("localhost:8787", None, "https://localhost:8787"),
+        ("https://cloud.getdbt.com/", None, "https://cloud.getdbt.com"),
+        ("https://au.dbt.com", None, "https://au.dbt.com"),
+        ("http://127.0.0.1:8787", None, "http://127.0.0.1:8787"),
+        ("http://localhost:8787", None, "http://localhost:8787"),
+        ("http://[::1]:8787", None, "http://[::1]:8787"),
+        ("http://127.0.0.5", 9000, "http://127.0.0.5:9000"),
+        ("emea.dbt.com", 8443, "https://emea.dbt.com:8443"),
+        ("https://emea.dbt.com:444", 8443, "https://emea.dbt.com:444"),
+    ],
+)
+def test_parse_host_accepts_documented_forms(host, port, expected):
+    assert parse_host(host, port) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("http://emea.dbt.com", "clear text"),
+        ("http://10.0.0.5:8787", "clear text"),
+        ("ftp://cloud.getdbt.com", "https"),
+        ("https://cloud.getdbt.com/api/v2", "without a path"),
+        ("https://user:pw@cloud.getdbt.com", "user info"),
+        ("https://cloud.getdbt.com:notaport", "invalid port"),
+    ],
+)
+def test_parse_host_rejects_bad_hosts(host, message):
+    with pytest.raises(DbtCloudConfigError, match=message):
+        parse_host(host)
+
+
+def test_plain_http_to_remote_host_allowed_only_when_explicit():
+    assert parse_host("http://emea.dbt.com", allow_insecure_http=True) == "http://emea.dbt.com"
+
+
+def _config(**overrides):
+    fields = {"conn_id": "dbt", "host": "emea.dbt.com", "login": "42", "password": "tok-xyz"}
+    fields.update(overrides)
+    return config_from_connection(**fields)
+
+
+def test_token_is_required_before_any_request():
+    with pytest.raises(DbtCloudConfigError, match="'dbt' has no API token"):
+        _config(password="")
+
+
+def test_repr_never_shows_the_token():
+    config = _config()
+    assert "tok-xyz" not in repr(config)
+    assert "tok-xyz" not in str(config)
+
+
+def test_defaults_are_finite_timeouts_and_retries_on():
+    config = _config()
+    assert config.connect_timeout == 10.0
+    assert config.read_timeout == 60.0
+    assert config.retry.attempts == 5
+    assert config.retry.max_seconds == 120.0
+
+
+def test_extras_set_timeouts_retries_proxies_and_ca_bundle():
+    config = _config(
+        extra={
+            "connect_timeout": "3",
+            "read_timeout": 20,
+            "retry_limit": 2,
+            "retry_delay": 0.5,
+            "retry_max_delay": 4,
+            "retry_max_seconds": 30,
+            "proxies": {"https": "http://proxy.local:3128"},
+            "ca_bundle": "/etc/ssl/custom.pem",
+        }
+    )
+    assert (config.connect_timeout, config.read_timeout) == (3.0, 20.0)
+    assert config.retry == RetryConfig(attempts=2, max_seconds=30.0, backoff=0.5, max_backoff=4.0)
+    assert config.proxies == {"https": "http://proxy.local:3128"}
+    assert config.ca_bundle == "/etc/ssl/custom.pem"
+
+
+def test_hook_arguments_win_over_extras():
+    config = _config(
+        extra={"read_timeout": 20, "retry_limit": 9}, timeout_seconds=5, retry_limit=1, retry_delay=0
+    )
+    assert config.read_timeout == 5.0
+    assert config.connect_timeout == 5.0
+    assert config.retry.attempts == 1
+    assert config.retry.backoff == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"read_timeout": "soon"}, "'read_timeout' of connection 'dbt' must be a number"),
+        ({"connect_timeout": -1}, "must be positive"),
+        ({"proxies": "http://proxy"}, "'proxies' of connection 'dbt' must be a mapping"),
+        ({"ca_bundle": 5}, "must be a file path"),
+        ({"allow_insecure_http": "no"}, None),
+    ],
+)
+def test_invalid_extras_are_named(extra, message):
+    if message is None:
+        with pytest.raises(DbtCloudConfigError, match="clear text"):
+            _config(host="http://emea.dbt.com", extra=extra)
+        return
+    with pytest.raises(DbtCloudConfigError, match=message):
+        _config(extra=extra)
+
+
+def test_allow_insecure_http_extra():
+    assert _config(host="http://emea.dbt.com", extra={"allow_insecure_http": "true"}).base_url == (
+        "http://emea.dbt.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("login", "message"),
+    [
+        (None, "set the login \\(Account ID\\) of connection 'dbt'"),
+        ("", "set the login"),
+        ("acme", "must be an integer, got 'acme'"),
+    ],
+)
+def test_account_id_errors_name_the_connection(login, message):
+    config = _config(login=login)
+    with pytest.raises(DbtCloudConfigError, match=message):
+        _ = config.default_account_id
+
+
+def test_account_id_from_login():
+    assert _config(login=" 42 ").default_account_id == 42
+
+
+def test_retry_config_validates():
+    with pytest.raises(DbtCloudConfigError):
+        RetryConfig(attempts=0)
+
+
+def test_url_joins_base_and_path():
+    config = ClientConfig(base_url="https://emea.dbt.com", token="t")
+    assert config.url("/api/v2/accounts/") == "https://emea.dbt.com/api/v2/accounts/"

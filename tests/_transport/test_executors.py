@@ -1,0 +1,244 @@
+"""Error branches of both executors, through the clients' shared retry policy."""
+
+from __future__ import annotations
+
+import socket
+
+import aiohttp
+import pytest
+import requests
+import responses
+from aioresponses import aioresponses
+from unit_payloads import envelope, error_envelope
+
+from airflow_dbtcloud._transport.aio import AiohttpExecutor
+from airflow_dbtcloud._transport.client import AsyncClient, SyncClient
+from airflow_dbtcloud._transport.config import ClientConfig, RetryConfig
+from airflow_dbtcloud._transport.errors import (
+    DbtCloudAuthError,
+    DbtCloudRunMayExistError,
+    DbtCloudServerError,
+    DbtCloudTransportError,
+)
+from airflow_dbtcloud._transport.request import ApiRequest
+from airflow_dbtcloud._transport.sync import RequestsExecutor, new_session
+
+BASE = "https://emea.dbt.com"
+GET = ApiRequest("GET", "/api/v2/accounts/1/runs/5/")
+RUN = ApiRequest("POST", "/api/v2/accounts/1/jobs/3/run/", json={"cause": "c"}, starts_run=True)
+CONFIG = ClientConfig(
+    base_url=BASE, token="tok-exec-SECRET", retry=RetryConfig(attempts=3, backoff=0, max_backoff=0)
+)
+NO_SLEEP = {"sleep": lambda seconds: None}
+
+
+async def _no_sleep(seconds):
+    return None
+
+
+def sync_client(config=CONFIG):
+    return SyncClient(RequestsExecutor(config, new_session(config)), NO_SLEEP)
+
+
+def async_client(config=CONFIG):
+    return AsyncClient(AiohttpExecutor(config), {"sleep": _no_sleep})
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---- sync ---------------------------------------------------------------------------------------
+
+
+@responses.activate
+def test_sync_get_retries_5xx_then_succeeds():
+    responses.get(BASE + GET.path, status=503, json=error_envelope(503, "Busy"))
+    responses.get(BASE + GET.path, status=502, body="<html>bad gateway</html>")
+    responses.get(BASE + GET.path, json=envelope({"id": 5}))
+    assert sync_client().request(GET).data == {"id": 5}
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_sync_get_retries_timeouts():
+    responses.get(BASE + GET.path, body=requests.exceptions.ReadTimeout("read timed out"))
+    responses.get(BASE + GET.path, json=envelope({"id": 5}))
+    assert sync_client().request(GET).data == {"id": 5}
+
+
+@responses.activate
+def test_sync_gives_up_after_the_attempt_budget():
+    responses.get(BASE + GET.path, status=500, json=error_envelope(500, "Internal error"))
+    with pytest.raises(DbtCloudServerError, match="Internal error"):
+        sync_client().request(GET)
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_sync_does_not_retry_auth_errors():
+    responses.get(BASE + GET.path, status=401, json=error_envelope(401, "Invalid token."))
+    with pytest.raises(DbtCloudAuthError) as caught:
+        sync_client().request(GET)
+    assert len(responses.calls) == 1
+    assert "tok-exec-SECRET" not in str(caught.value)
+
+
+@responses.activate
+def test_sync_run_start_after_500_may_exist_and_is_not_repeated():
+    responses.post(BASE + RUN.path, status=500, json=error_envelope(500, "oops"))
+    with pytest.raises(DbtCloudRunMayExistError, match="may have been started"):
+        sync_client().request(RUN)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_sync_run_start_after_read_timeout_may_exist():
+    responses.post(BASE + RUN.path, body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(DbtCloudRunMayExistError):
+        sync_client().request(RUN)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_sync_run_start_retried_on_429():
+    responses.post(BASE + RUN.path, status=429, headers={"Retry-After": "0"})
+    responses.post(BASE + RUN.path, json=envelope({"id": 9}))
+    assert sync_client().request(RUN).data == {"id": 9}
+
+
+def test_sync_run_start_retried_when_connection_refused():
+    config = ClientConfig(
+        base_url=f"http://127.0.0.1:{free_port()}", token="t", retry=RetryConfig(attempts=2, backoff=0)
+    )
+    with pytest.raises(DbtCloudTransportError) as caught:
+        sync_client(config).request(RUN)
+    assert caught.value.sent is False
+    assert caught.value.kind == "connect"
+
+
+@responses.activate
+def test_sync_truncated_body_is_a_transport_error():
+    responses.get(BASE + GET.path, body=requests.exceptions.ChunkedEncodingError("incomplete"))
+    responses.get(BASE + GET.path, json=envelope({"id": 5}))
+    assert sync_client().request(GET).data == {"id": 5}
+
+
+@responses.activate
+def test_sync_stream_writes_atomically(tmp_path):
+    responses.get(BASE + "/api/v2/accounts/1/runs/5/artifacts/manifest.json", body=b"{" + b"x" * 5000 + b"}")
+    target = tmp_path / "out" / "manifest.json"
+    request = ApiRequest("GET", "/api/v2/accounts/1/runs/5/artifacts/manifest.json", destination=target)
+    sync_client().request(request)
+    assert target.read_bytes() == b"{" + b"x" * 5000 + b"}"
+    assert list(target.parent.iterdir()) == [target]
+
+
+@responses.activate
+def test_sync_stream_error_writes_nothing(tmp_path):
+    path = "/api/v2/accounts/1/runs/5/artifacts/manifest.json"
+    responses.get(BASE + path, status=404, json=error_envelope(404, "Not found"))
+    target = tmp_path / "manifest.json"
+    with pytest.raises(Exception, match="Not found"):
+        sync_client().request(ApiRequest("GET", path, destination=target))
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- async --------------------------------------------------------------------------------------
+
+
+async def test_async_get_retries_5xx_then_succeeds():
+    client = async_client()
+    with aioresponses() as mocked:
+        mocked.get(BASE + GET.path, status=503, payload=error_envelope(503, "Busy"))
+        mocked.get(BASE + GET.path, payload=envelope({"id": 5}))
+        assert (await client.request(GET)).data == {"id": 5}
+    await client.close()
+
+
+async def test_async_get_retries_connection_reset():
+    client = async_client()
+    with aioresponses() as mocked:
+        mocked.get(BASE + GET.path, exception=aiohttp.ServerDisconnectedError())
+        mocked.get(BASE + GET.path, payload=envelope({"id": 5}))
+        assert (await client.request(GET)).data == {"id": 5}
+    await client.close()
+
+
+async def test_async_timeout_is_retried_for_reads():
+    client = async_client()
+    with aioresponses() as mocked:
+        mocked.get(BASE + GET.path, exception=TimeoutError())
+        mocked.get(BASE + GET.path, payload=envelope({"id": 5}))
+        assert (await client.request(GET)).data == {"id": 5}
+    await client.close()
+
+
+async def test_async_run_start_after_disconnect_may_exist():
+    client = async_client()
+    with aioresponses() as mocked:
+        mocked.post(BASE + RUN.path, exception=aiohttp.ServerDisconnectedError())
+        mocked.post(BASE + RUN.path, payload=envelope({"id": 9}))
+        with pytest.raises(DbtCloudRunMayExistError):
+            await client.request(RUN)
+    await client.close()
+
+
+async def test_async_run_start_retried_on_429_with_retry_after():
+    waits = []
+
+    async def sleep(seconds):
+        waits.append(seconds)
+
+    client = AsyncClient(AiohttpExecutor(CONFIG), {"sleep": sleep})
+    with aioresponses() as mocked:
+        mocked.post(BASE + RUN.path, status=429, headers={"Retry-After": "2"})
+        mocked.post(BASE + RUN.path, payload=envelope({"id": 9}))
+        assert (await client.request(RUN)).data == {"id": 9}
+    assert waits == [2.0]
+    await client.close()
+
+
+async def test_async_connection_refused_is_not_sent():
+    config = ClientConfig(
+        base_url=f"http://127.0.0.1:{free_port()}", token="t", retry=RetryConfig(attempts=2, backoff=0)
+    )
+    client = async_client(config)
+    with pytest.raises(DbtCloudTransportError) as caught:
+        await client.request(RUN)
+    assert caught.value.sent is False
+    await client.close()
+
+
+async def test_async_session_is_reused_and_closed():
+    client = async_client()
+    with aioresponses() as mocked:
+        mocked.get(BASE + GET.path, payload=envelope({"id": 5}), repeat=True)
+        await client.request(GET)
+        first = client.executor.session()
+        await client.request(GET)
+        assert client.executor.session() is first
+    await client.close()
+    assert first.closed
+
+
+async def test_async_session_has_finite_timeouts_and_headers():
+    client = async_client()
+    session = client.executor.session()
+    assert session.timeout.connect == CONFIG.connect_timeout
+    assert session.timeout.sock_read == CONFIG.read_timeout
+    assert session.headers["Authorization"] == "Token tok-exec-SECRET"
+    await client.close()
+
+
+async def test_async_stream_to_file(tmp_path):
+    path = "/api/v2/accounts/1/runs/5/artifacts/catalog.json"
+    client = async_client()
+    target = tmp_path / "catalog.json"
+    with aioresponses() as mocked:
+        mocked.get(BASE + path, body=b'{"nodes": {}}')
+        await client.request(ApiRequest("GET", path, destination=target))
+    assert target.read_bytes() == b'{"nodes": {}}'
+    await client.close()

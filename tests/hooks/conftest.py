@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from unit_payloads import TOKEN
+
+
+@pytest.fixture
+def dbt_conn(monkeypatch):
+    """A dbt Cloud connection for account 7 on a cell host, given through the environment."""
+    conn = {"conn_type": "dbt_cloud", "login": "7", "password": TOKEN, "host": "ab123.us1.dbt.com"}
+    monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
+    return conn
+
+
+@pytest.fixture
+def no_account_conn(monkeypatch):
+    conn = {"conn_type": "dbt_cloud", "password": TOKEN, "host": "ab123.us1.dbt.com"}
+    monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
+    return conn
