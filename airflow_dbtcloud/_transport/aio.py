@@ -17,7 +17,9 @@ __all__ = ["AiohttpExecutor"]
 
 def _transport_error(request: ApiRequest, exc: BaseException) -> DbtCloudTransportError:
     # Order matters: the connect errors are subclasses of the more general ones below them.
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+    if isinstance(exc, aiohttp.ClientSSLError):
+        kind, sent = "tls", False
+    elif isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         kind, sent = "connect", False
     elif isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         kind, sent = "timeout", True

@@ -37,9 +37,13 @@ def is_transient_error(exc: BaseException) -> bool:
     """
     Tell whether an error may go away on its own (connection trouble, timeouts, 429, 5xx).
 
+    A failed TLS handshake (for example an untrusted certificate) will not, so it is not transient.
+
     :param exc: The error.
     """
-    return isinstance(exc, DbtCloudTransportError | DbtCloudRateLimitError | DbtCloudServerError)
+    if isinstance(exc, DbtCloudTransportError):
+        return exc.kind != "tls"
+    return isinstance(exc, DbtCloudRateLimitError | DbtCloudServerError)
 
 
 def should_retry(request: ApiRequest, exc: BaseException) -> bool:

@@ -42,7 +42,9 @@ def _never_connected(exc: BaseException) -> bool:
 
 
 def _transport_error(request: ApiRequest, exc: requests.RequestException) -> DbtCloudTransportError:
-    if _never_connected(exc):
+    if isinstance(exc, requests.exceptions.SSLError):
+        kind, sent = "tls", False
+    elif _never_connected(exc):
         kind, sent = "connect", False
     elif isinstance(exc, requests.exceptions.Timeout):
         kind, sent = "timeout", True
@@ -81,6 +83,8 @@ class RequestsExecutor:
                 json=request.json,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
                 stream=request.destination is not None,
+                # Explicit, or requests lets REQUESTS_CA_BUNDLE from the environment win over the session.
+                verify=self.config.ca_bundle or True,
             )
             with response:
                 if request.destination is not None and response.status_code < 400:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from airflow_dbtcloud._transport.errors import DbtCloudNotFoundError
 from airflow_dbtcloud._transport.request import JSON, ApiRequest, ApiResponse, Batch, Flow, encode_params, one
@@ -18,7 +19,7 @@ def _request(
     url = v2(account_id, *parts)
     if path is not None:
         # Artifact paths keep their slashes (compiled/<project>/<model>.sql) and have no trailing one.
-        url += "/".join(segment for segment in path.strip("/").split("/") if segment)
+        url += "/".join(quote(segment, safe="") for segment in path.strip("/").split("/") if segment)
     what = f"artifact {path!r} of run {run_id}" if path else f"artifacts of run {run_id}"
     step_text = f" step {step}" if step is not None else ""
     return ApiRequest(

@@ -77,6 +77,12 @@ def test_final_error_marks_unknown_run_outcome(error, becomes_may_exist):
     assert final_error(GET, error) is error
 
 
+def test_tls_failures_are_not_retried():
+    tls = DbtCloudTransportError("GET", "/p/", "tls", sent=False, reason="certificate verify failed")
+    assert not is_transient_error(tls)
+    assert not should_retry(GET, tls)
+
+
 def test_transient_errors():
     assert is_transient_error(TIMEOUT)
     assert is_transient_error(api(DbtCloudServerError, 504))

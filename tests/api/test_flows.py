@@ -1,0 +1,180 @@
+"""API flows, stepped by hand: the exact requests they yield and how they read answers."""
+
+from __future__ import annotations
+
+import pytest
+from unit_payloads import envelope
+
+from airflow_dbtcloud._transport.errors import DbtCloudConfigError, DbtCloudNotFoundError
+from airflow_dbtcloud._transport.flow import drive
+from airflow_dbtcloud._transport.request import ApiResponse
+from airflow_dbtcloud.api import artifacts, jobs, runs, urls
+from airflow_dbtcloud.api.failures import describe_step, failed_steps, last_log_lines
+from airflow_dbtcloud.api.status import classify, status_name
+
+
+def first_request(flow):
+    return next(flow)
+
+
+def test_trigger_run_is_marked_as_starting_a_run():
+    request = first_request(jobs.trigger_run(1, 3, {"cause": "c"}))
+    assert (request.method, request.path, request.json, request.starts_run) == (
+        "POST",
+        "/api/v2/accounts/1/jobs/3/run/",
+        {"cause": "c"},
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("flow", "method", "path"),
+    [
+        (jobs.rerun_job(1, 3), "POST", "/api/v2/accounts/1/jobs/3/rerun/"),
+        (runs.retry_run(1, 5), "POST", "/api/v2/accounts/1/runs/5/retry/"),
+    ],
+)
+def test_other_run_starting_requests(flow, method, path):
+    request = first_request(flow)
+    assert (request.method, request.path, request.starts_run) == (method, path, True)
+
+
+def test_cancel_is_safe_to_repeat():
+    request = first_request(runs.cancel_run(1, 5))
+    assert (request.method, request.path, request.starts_run) == (
+        "POST",
+        "/api/v2/accounts/1/runs/5/cancel/",
+        False,
+    )
+
+
+def test_list_runs_query():
+    request = first_request(
+        runs.list_runs(1, ["trigger"], job_definition_id=3, order_by="-id", statuses=[1, 2, 3], max_results=5)
+    )
+    assert request.params == (
+        ("job_definition_id", "3"),
+        ("order_by", "-id"),
+        ("status__in", "[1, 2, 3]"),
+        ("include_related", '["trigger"]'),
+        ("limit", "5"),
+        ("offset", "0"),
+    )
+
+
+def test_artifact_paths_keep_slashes_and_quote_segments():
+    request = first_request(artifacts.get_artifact(1, 5, "compiled/my proj/orders.sql", step=2))
+    assert request.path == "/api/v2/accounts/1/runs/5/artifacts/compiled/my%20proj/orders.sql"
+    assert request.params == (("step", "2"),)
+
+
+def test_get_artifact_json_returns_none_when_missing():
+    def send(step):
+        raise DbtCloudNotFoundError(404, "GET", step.path)
+
+    assert drive(artifacts.get_artifact_json(1, 5, "run_results.json"), send) is None
+
+
+def test_get_artifact_json_decodes():
+    assert drive(
+        artifacts.get_artifact_json(1, 5, "x.json"), lambda step: ApiResponse(200, {}, {"a": 1})
+    ) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cause": ""}, "non-empty"),
+        ({"cause": "x" * 256}, "at most 255"),
+        ({"cause": "c", "steps_override": []}, "non-empty list"),
+        ({"cause": "c", "steps_override": ["dbt run", "rm -rf /"]}, "starting with 'dbt '"),
+        ({"cause": "c", "additional_run_config": {"threads_override": 0}}, "positive integer"),
+        ({"cause": "c", "additional_run_config": {"threads_override": True}}, "must be int"),
+        ({"cause": "c", "additional_run_config": {"generate_docs_override": "yes"}}, "must be bool"),
+        ({"cause": "c", "additional_run_config": {"git_branch": 5}}, "must be str"),
+        (
+            {"cause": "c", "additional_run_config": {"no_such_field": 1}},
+            "Unknown trigger field 'no_such_field'",
+        ),
+    ],
+)
+def test_trigger_body_validation(kwargs, message):
+    with pytest.raises(DbtCloudConfigError, match=message):
+        jobs.trigger_body(**kwargs)
+
+
+def test_trigger_body_keeps_only_set_fields():
+    body = jobs.trigger_body(
+        "c",
+        ("dbt build",),
+        None,
+        {"git_branch": "main", "threads_override": 4, "generate_docs_override": False},
+    )
+    assert body == {
+        "cause": "c",
+        "steps_override": ["dbt build"],
+        "git_branch": "main",
+        "threads_override": 4,
+        "generate_docs_override": False,
+    }
+
+
+def test_job_by_name_walks_projects_environments_jobs():
+    answers = {
+        "/api/v3/accounts/1/projects/": [{"id": 100, "name": "p"}, {"id": 101, "name": "p2"}],
+        "/api/v3/accounts/1/projects/100/environments/": [{"id": 200, "name": "Prod"}],
+        "/api/v2/accounts/1/jobs/": [{"id": 300, "name": "j"}],
+    }
+    seen = []
+
+    def send(step):
+        seen.append((step.path, dict(step.params)))
+        return ApiResponse(200, {}, envelope(answers[step.path]))
+
+    assert drive(jobs.job_by_name(1, "p", "Prod", "j"), send)["id"] == 300
+    assert seen[2] == (
+        "/api/v2/accounts/1/jobs/",
+        {"project_id": "100", "environment_id": "200", "name__icontains": "j", "limit": "100", "offset": "0"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [(1, "pending"), (2, "pending"), (3, "pending"), (10, "success"), (20, "error"), (30, "cancelled")],
+)
+def test_classify(status, outcome):
+    assert classify(status) == outcome
+
+
+def test_classify_rejects_unknown():
+    with pytest.raises(ValueError):
+        classify(4)
+
+
+def test_status_name():
+    assert status_name(3) == "RUNNING"
+    assert status_name(99) == "99"
+
+
+def test_urls():
+    assert (
+        urls.run_url("https://emea.dbt.com/", 1, 100, 5)
+        == "https://emea.dbt.com/deploy/1/projects/100/runs/5/"
+    )
+    assert urls.run_url("https://emea.dbt.com", 1, None, 5) == "https://emea.dbt.com/deploy/1/runs/5/"
+    assert (
+        urls.job_url("https://x.us1.dbt.com", 1, 100, 3)
+        == "https://x.us1.dbt.com/deploy/1/projects/100/jobs/3/"
+    )
+
+
+def test_failure_description():
+    run = {
+        "run_steps": [
+            {"index": 1, "name": "Clone", "status": 10},
+            {"index": 2, "name": "dbt build", "status": 20, "status_humanized": "Error", "logs": "1\n2\n3"},
+        ]
+    }
+    assert [describe_step(s) for s in failed_steps(run)] == ["step 2 dbt build: Error"]
+    assert failed_steps({"run_steps": [{"index": 1, "status": 30}]}) == [{"index": 1, "status": 30}]
+    assert last_log_lines("a\nb\nc", lines=2) == "b\nc"

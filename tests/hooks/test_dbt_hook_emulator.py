@@ -1,0 +1,185 @@
+"""DbtCloudHook against the dbt Cloud emulator over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from airflow_dbtcloud.hooks.dbt import (
+    DbtCloudAuthError,
+    DbtCloudHook,
+    DbtCloudJobRunException,
+    DbtCloudNotFoundError,
+    DbtCloudRunMayExistError,
+    DbtCloudTransportError,
+)
+
+
+@pytest.fixture
+def emu(dbt_cloud_emulator, monkeypatch):
+    for name, value in dbt_cloud_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    return dbt_cloud_emulator
+
+
+@pytest.fixture
+def hook(emu):
+    hook = DbtCloudHook(retry_delay=0.01)
+    yield hook
+    hook.close()
+
+
+def api_calls(emu, route):
+    return [entry for entry in emu.journal if entry.get("route") == route]
+
+
+def test_trigger_and_wait_for_success(emu, hook):
+    run = hook.start_job_run(300, "integration test")
+    assert run["status"] == 1
+    assert hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
+    assert emu.runs_created(300) == 1
+
+
+def test_failed_run_raises_and_retry_reruns_that_run(emu, hook):
+    emu.fail_next_run(300, ["model.jaffle_shop.orders"])
+    run = hook.start_job_run(300, "will fail")
+    with pytest.raises(DbtCloudJobRunException, match="terminal status ERROR"):
+        hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
+    retried = hook.retry_job_run(run["id"])
+    assert retried["id"] != run["id"]
+    assert hook.wait_for_job_run_status(retried["id"], check_interval=0.05, timeout=30)
+
+
+def test_reference_methods_return_responses(emu, hook):
+    run_id = hook.trigger_job_run(300, "compat").json()["data"]["id"]
+    assert (
+        hook.get_job_run(run_id, include_related=["trigger"]).json()["data"]["trigger"]["cause"] == "compat"
+    )
+    assert hook.get_account().json()["data"]["id"] == emu.account_id
+    assert [job["id"] for page in hook.list_jobs(project_id=100) for job in page.json()["data"]] == [
+        300,
+        301,
+        302,
+        303,
+    ]
+    assert (
+        hook.get_job_by_name(
+            project_name="jaffle_shop", environment_name="Staging", job_name="Staging build"
+        )["id"]
+        == 302
+    )
+    assert hook.test_connection() == (True, "Successfully connected to dbt Cloud.")
+
+
+def test_list_runs_pages_through_everything_on_one_connection(emu, hook):
+    for index in range(230):
+        hook.start_job_run(301, f"bulk {index}")
+    before = emu.connections_accepted
+    runs = hook.list_runs_data(job_definition_id=301, order_by="id")
+    assert [run["id"] for run in runs] == sorted(run["id"] for run in runs)
+    assert len(runs) == 230
+    list_calls = api_calls(emu, "list_runs")
+    assert [call["query"]["offset"] for call in list_calls] == [["0"], ["100"], ["200"]]
+    assert emu.connections_accepted == before
+
+
+def test_get_is_retried_through_503s(emu, hook):
+    run = hook.start_job_run(300, "flaky reads")
+    emu.add_fault(route="get_run", kind="status", status=503, sequence=[503, 503])
+    assert hook.get_run_data(run["id"])["id"] == run["id"]
+    assert [call["status"] for call in api_calls(emu, "get_run")] == [503, 503, 200]
+
+
+def test_trigger_is_retried_after_429_with_one_run(emu, hook):
+    emu.add_fault(route="trigger_run", kind="status", status=429, retry_after=0.05, times=1)
+    hook.start_job_run(300, "rate limited")
+    assert emu.runs_created(300) == 1
+    assert [call["status"] for call in api_calls(emu, "trigger_run")] == [429, 200]
+
+
+@pytest.mark.parametrize("status", [502, None])
+def test_accept_then_fail_is_not_retried_blindly(emu, hook, status):
+    emu.add_fault(route="trigger_run", kind="accept_then_fail", status=status, times=1)
+    with pytest.raises(DbtCloudRunMayExistError):
+        hook.start_job_run(300, "accepted then failed")
+    assert emu.runs_created(300) == 1
+    assert len(api_calls(emu, "trigger_run")) == 1
+
+
+def test_cancel_is_retried_and_idempotent(emu, hook):
+    emu.set_job_script(300, outcome="hang")
+    run = hook.start_job_run(300, "to cancel")
+    emu.add_fault(route="cancel_run", kind="reset", times=1)
+    assert hook.cancel_run(run["id"])["status"] == 30
+    assert hook.cancel_run(run["id"])["status"] == 30
+
+
+def test_bad_token_is_rejected_with_dbt_message(emu, monkeypatch):
+    conn = json.loads(emu.connection_json())
+    conn["password"] = "wrong-token-value"
+    monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
+    with pytest.raises(DbtCloudAuthError) as caught:
+        DbtCloudHook().get_account()
+    assert caught.value.status == 401
+    assert caught.value.user_message
+    assert "wrong-token-value" not in str(caught.value)
+
+
+def test_stream_artifact_to_file(emu, hook, tmp_path):
+    run = hook.start_job_run(300, "artifacts")
+    hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
+    emu.set_manifest_size_mb(3)
+    target = hook.download_job_run_artifact(run["id"], "manifest.json", tmp_path / "manifest.json")
+    manifest = json.loads(target.read_text())
+    assert manifest["metadata"]["dbt_schema_version"].endswith("manifest/v12.json")
+    assert target.stat().st_size > 3 * 1024 * 1024 * 0.9
+    results = hook.get_artifact_json(run["id"], "run_results.json")
+    assert {r["status"] for r in results["results"]} <= {"success", "pass"}
+    assert hook.get_artifact_json(run["id"], "no_such_file.json") is None
+
+
+async def test_async_polls_reuse_one_connection(emu):
+    hook = DbtCloudHook()
+    run = hook.start_job_run(300, "async")
+    hook.close()
+    before = emu.connections_accepted
+    async with DbtCloudHook() as async_hook:
+        statuses = [await async_hook.get_job_status(run["id"]) for _ in range(25)]
+    assert all(status in (1, 2, 3, 10) for status in statuses)
+    assert emu.connections_accepted - before == 1
+
+
+async def test_async_artifacts_concurrently(emu):
+    hook = DbtCloudHook()
+    run = hook.start_job_run(300, "async artifacts")
+    hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
+    async with DbtCloudHook() as async_hook:
+        files = await async_hook.get_job_run_artifacts_concurrently(
+            run["id"], ["manifest.json", "run_results.json", "catalog.json"]
+        )
+    assert set(files) == {"manifest.json", "run_results.json", "catalog.json"}
+    assert "nodes" in files["catalog.json"]
+
+
+def test_tls_with_ca_bundle(monkeypatch):
+    from airflow_dbtcloud.testing import run_emulator
+
+    with run_emulator(tls=True) as emu:
+        conn = json.loads(emu.connection_json())
+        monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
+        with pytest.raises(DbtCloudTransportError, match="tls") as caught:
+            DbtCloudHook().get_account()
+        assert caught.value.sent is False
+        assert len(emu.journal) == 0, "an untrusted certificate is not retried and sends nothing"
+        conn["extra"] = json.dumps({"ca_bundle": emu.ca_file})
+        monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
+        assert DbtCloudHook().get_account().json()["data"]["id"] == emu.account_id
+
+        async def poll():
+            async with DbtCloudHook() as hook:
+                return await hook.get_job_details(1)
+
+        with pytest.raises(DbtCloudNotFoundError):
+            asyncio.run(poll())
