@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 demo: venv
-	$(BIN)/python -m airflow_dbtcloud.demo
+	$(BIN)/python scripts/demo.py
 
 lint: venv
 	$(BIN)/ruff check .
