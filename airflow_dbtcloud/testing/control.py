@@ -1,0 +1,102 @@
+"""The ``/_emulator/`` control routes (no auth, never journaled) for users driving the emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from airflow_dbtcloud.testing.app import Hub
+
+
+def _hub(request: web.Request) -> Hub:
+    from airflow_dbtcloud.testing.app import HUB
+
+    return request.app[HUB]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")
+
+
+def counters(hub: Hub) -> dict[str, Any]:
+    """Return ``{"runs_created": {job_id: n}, "connections_accepted": n, "requests": n}``.
+
+    :param hub: Shared state.
+    :return: The counters (job ids as strings, as JSON requires).
+    """
+    with hub.state.lock:
+        created = {str(k): v for k, v in sorted(hub.state.runs_created_by_job.items())}
+    return {"runs_created": created, "connections_accepted": hub.connections, "requests": hub.requests}
+
+
+async def _journal(request: web.Request) -> web.StreamResponse:
+    return _json(list(_hub(request).journal))
+
+
+async def _counters(request: web.Request) -> web.StreamResponse:
+    return _json(counters(_hub(request)))
+
+
+async def _reset(request: web.Request) -> web.StreamResponse:
+    _hub(request).reset()
+    return _json({"reset": True})
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    data = json.loads(raw) if raw else {}
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return data
+
+
+async def _add_fault(request: web.Request) -> web.StreamResponse:
+    try:
+        fault = _hub(request).faults.add(**await _body(request))
+    except (TypeError, ValueError) as exc:
+        return _json({"error": str(exc)}, 400)
+    return _json({"id": fault.id})
+
+
+async def _clear_faults(request: web.Request) -> web.StreamResponse:
+    _hub(request).faults.clear()
+    return _json({"cleared": True})
+
+
+async def _complete_run(request: web.Request) -> web.StreamResponse:
+    hub = _hub(request)
+    data = await _body(request)
+    run = hub.state.runs.get(int(request.match_info["run_id"]))
+    if run is None:
+        return _json({"error": "unknown run"}, 404)
+    try:
+        hub.state.complete(run, data.get("status", 10))
+    except ValueError as exc:
+        return _json({"error": str(exc)}, 400)
+    return _json(hub.state.render_run(run, {"trigger", "run_steps"}))
+
+
+async def _job_script(request: web.Request) -> web.StreamResponse:
+    hub = _hub(request)
+    try:
+        hub.state.set_job_script(int(request.match_info["job_id"]), **await _body(request))
+    except (KeyError, ValueError) as exc:
+        return _json({"error": str(exc)}, 400)
+    return _json({"ok": True})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the control routes.
+
+    :param app: The application.
+    """
+    app.router.add_get("/_emulator/journal", _journal, name="_emulator_journal")
+    app.router.add_get("/_emulator/counters", _counters, name="_emulator_counters")
+    app.router.add_post("/_emulator/reset", _reset, name="_emulator_reset")
+    app.router.add_post("/_emulator/faults", _add_fault, name="_emulator_add_fault")
+    app.router.add_delete("/_emulator/faults", _clear_faults, name="_emulator_clear_faults")
+    app.router.add_post("/_emulator/runs/{run_id}/complete", _complete_run, name="_emulator_complete_run")
+    app.router.add_post("/_emulator/jobs/{job_id}/script", _job_script, name="_emulator_job_script")

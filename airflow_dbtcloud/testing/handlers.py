@@ -1,0 +1,352 @@
+"""Handlers of the Admin API routes (accounts, projects, environments, jobs, runs, artifacts)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from airflow_dbtcloud.testing import payloads
+from airflow_dbtcloud.testing.lifecycle import ERROR, STATUS_NAMES, Run
+from airflow_dbtcloud.testing.responses import (
+    ALLOWED_ACCOUNTS,
+    BODY,
+    as_int,
+    as_list,
+    envelope,
+    ordered,
+    paginate,
+)
+from airflow_dbtcloud.testing.state import TRIGGER_FIELDS, Invalid, NotFound, State
+
+if TYPE_CHECKING:
+    from airflow_dbtcloud.testing.app import Hub
+
+RUN_RELATED = {"trigger", "job", "environment", "repository", "run_steps", "debug_logs", "audit"}
+LIST_RUN_RELATED = {"trigger", "job", "audit", "debug_logs"}
+_INT_FIELDS = (
+    "azure_pull_request_id",
+    "github_pull_request_id",
+    "gitlab_merge_request_id",
+    "non_native_pull_request_id",
+    "threads_override",
+    "timeout_seconds_override",
+)
+_STR_FIELDS = ("git_sha", "git_branch", "schema_override", "dbt_version_override", "target_name_override")
+
+
+def _hub(request: web.Request) -> Hub:
+    from airflow_dbtcloud.testing.app import HUB
+
+    return request.app[HUB]
+
+
+def _state(request: web.Request) -> State:
+    return _hub(request).state
+
+
+def _id(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise NotFound
+    return int(raw)
+
+
+async def list_accounts(request: web.Request) -> web.StreamResponse:
+    """GET /api/v2/accounts/: the accounts the token may use."""
+    state = _state(request)
+    allowed = request[ALLOWED_ACCOUNTS]
+    items = [state.accounts[a] for a in sorted(allowed) if a in state.accounts]
+    return paginate(items, request.query, {}, "id", payloads.account)
+
+
+async def get_account(request: web.Request) -> web.StreamResponse:
+    """GET /api/v2/accounts/{account_id}/."""
+    return envelope(payloads.account(_state(request).accounts[_id(request, "account_id")]))
+
+
+def _projects(state: State, account_id: int) -> list[dict[str, Any]]:
+    return [p for p in state.projects.values() if int(p["account_id"]) == account_id]
+
+
+def _icontains(
+    items: list[dict[str, Any]], request: web.Request, filters: dict[str, Any]
+) -> list[dict[str, Any]]:
+    needle = request.query.get("name__icontains")
+    if needle:
+        filters["name__icontains"] = needle
+        return [i for i in items if needle.lower() in str(i["name"]).lower()]
+    return items
+
+
+async def list_projects(request: web.Request) -> web.StreamResponse:
+    """GET /api/v3/accounts/{account_id}/projects/."""
+    state, account_id = _state(request), _id(request, "account_id")
+    filters: dict[str, Any] = {"account_id": account_id}
+    items = sorted(_icontains(_projects(state, account_id), request, filters), key=lambda p: int(p["id"]))
+    return paginate(items, request.query, filters, "id", lambda p: payloads.project(p, _envs(state, p)))
+
+
+def _envs(state: State, project: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(
+        (e for e in state.environments.values() if int(e["project_id"]) == int(project["id"])),
+        key=lambda e: int(e["id"]),
+    )
+
+
+def _project(request: web.Request) -> dict[str, Any]:
+    state, account_id = _state(request), _id(request, "account_id")
+    project = state.projects.get(_id(request, "project_id"))
+    if project is None or int(project["account_id"]) != account_id:
+        raise NotFound
+    return project
+
+
+async def get_project(request: web.Request) -> web.StreamResponse:
+    """GET /api/v3/accounts/{account_id}/projects/{project_id}/."""
+    project = _project(request)
+    return envelope(payloads.project(project, _envs(_state(request), project)))
+
+
+async def list_environments(request: web.Request) -> web.StreamResponse:
+    """GET /api/v3/accounts/{account_id}/projects/{project_id}/environments/."""
+    project = _project(request)
+    filters: dict[str, Any] = {"account_id": project["account_id"], "project_id": project["id"]}
+    items = _icontains(_envs(_state(request), project), request, filters)
+    return paginate(
+        items, request.query, filters, "id", lambda e: payloads.environment(e, e_acc(project), project)
+    )
+
+
+def e_acc(project: dict[str, Any]) -> int:
+    """Account id of a project.
+
+    :param project: Configured project.
+    :return: Its account id.
+    """
+    return int(project["account_id"])
+
+
+async def get_environment(request: web.Request) -> web.StreamResponse:
+    """GET /api/v3/accounts/{account_id}/projects/{project_id}/environments/{environment_id}/."""
+    project = _project(request)
+    env = _state(request).environments.get(_id(request, "environment_id"))
+    if env is None or int(env["project_id"]) != int(project["id"]):
+        raise NotFound
+    return envelope(payloads.environment(env, e_acc(project), project))
+
+
+def _render_job(state: State, job: Any, related: set[str]) -> dict[str, Any]:
+    proj, env = state.project_of_job(job), state.environments[job.environment_id]
+    out = payloads.job(job, int(proj["account_id"]), proj, env)
+    if related & {"most_recent_run", "most_recent_completed_run"}:
+        runs = sorted(
+            (r for r in state.runs.values() if r.job_id == job.id), key=lambda r: r.id, reverse=True
+        )
+        now = state.clock.now()
+        recent = runs[0] if runs else None
+        done = next((r for r in runs if r.view(now)[3] is not None), None)
+        if "most_recent_run" in related:
+            out["most_recent_run"] = state.render_run(recent, set()) if recent else None
+        if "most_recent_completed_run" in related:
+            out["most_recent_completed_run"] = state.render_run(done, set()) if done else None
+    return out
+
+
+async def list_jobs(request: web.Request) -> web.StreamResponse:
+    """GET /api/v2/accounts/{account_id}/jobs/ with project, environment, name and state filters."""
+    state, account_id, q = _state(request), _id(request, "account_id"), request.query
+    filters: dict[str, Any] = {"account_id": account_id}
+    with state.lock:
+        jobs = [j for j in state.jobs.values() if state.account_of_job(j) == account_id]
+        for key in ("project_id", "environment_id"):
+            value = as_int(q.get(key), key)
+            if value is not None:
+                filters[key] = value
+                attr = (lambda j: int(state.project_of_job(j)["id"])) if key == "project_id" else None
+                jobs = [j for j in jobs if (attr(j) if attr else j.environment_id) == value]
+        state_filter = q.get("state", "1")
+        if state_filter != "all":
+            wanted = as_int(state_filter, "state")
+            filters["state"] = wanted
+            jobs = [j for j in jobs if j.state == wanted]
+        needle = q.get("name__icontains")
+        if needle:
+            filters["name__icontains"] = needle
+            jobs = [j for j in jobs if needle.lower() in j.name.lower()]
+        order_by = q.get("order_by", "id")
+        jobs = ordered(jobs, order_by, {"id": lambda j: j.id, "name": lambda j: j.name.lower()})
+        related = set(as_list(q, "include_related"))
+        return paginate(jobs, q, filters, order_by, lambda j: _render_job(state, j, related))
+
+
+async def get_job(request: web.Request) -> web.StreamResponse:
+    """GET /api/v2/accounts/{account_id}/jobs/{job_id}/."""
+    state = _state(request)
+    with state.lock:
+        job = state.job(_id(request, "account_id"), _id(request, "job_id"))
+        return envelope(_render_job(state, job, set(as_list(request.query, "include_related"))))
+
+
+def validate_trigger(body: Any) -> dict[str, Any]:
+    """Validate a trigger-run body as the API does.
+
+    :param body: Parsed request body.
+    :return: The accepted fields.
+    :raises Invalid: Naming the offending field.
+    """
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise Invalid("The request body must be a JSON object.")
+    unknown = sorted(set(body) - set(TRIGGER_FIELDS))
+    if unknown:
+        raise Invalid(f"{unknown[0]}: Unknown field.")
+    cause = body.get("cause")
+    if cause is None or cause == "":
+        raise Invalid(
+            "cause: This field is required." if cause is None else "cause: This field may not be blank."
+        )
+    if not isinstance(cause, str):
+        raise Invalid("cause: Not a valid string.")
+    if len(cause) > 255:
+        raise Invalid("cause: Ensure this field has no more than 255 characters.")
+    for key in _INT_FIELDS:
+        value = body.get(key)
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            body[key] = value = int(value)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise Invalid(f"{key}: A valid integer is required.")
+    for key in _STR_FIELDS:
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise Invalid(f"{key}: Not a valid string.")
+    docs = body.get("generate_docs_override")
+    if docs is not None and not isinstance(docs, bool):
+        raise Invalid("generate_docs_override: Must be a valid boolean.")
+    steps = body.get("steps_override")
+    if steps is not None:
+        if not isinstance(steps, list) or not steps:
+            raise Invalid("steps_override: Expected a non-empty list of dbt commands.")
+        for step in steps:
+            if not isinstance(step, str) or not step.startswith("dbt "):
+                raise Invalid(f"steps_override: Invalid step {step!r}: every step must start with 'dbt '.")
+    return dict(body)
+
+
+def _created(state: State, run: Run) -> web.Response:
+    return envelope(state.render_run(run, {"trigger", "job"}))
+
+
+async def trigger_run(request: web.Request) -> web.StreamResponse:
+    """POST /api/v2/accounts/{account_id}/jobs/{job_id}/run/ (answers 200 with the new run)."""
+    state = _state(request)
+    job = state.job(_id(request, "account_id"), _id(request, "job_id"))
+    body = validate_trigger(request[BODY])
+    if job.state != 1:
+        raise Invalid("This job has been deleted and cannot be run.")
+    return _created(state, state.create_run(job, {**body, "cause_category": "api"}))
+
+
+async def rerun(request: web.Request) -> web.StreamResponse:
+    """POST .../jobs/{job_id}/rerun/: retry the job's latest run from failure if it failed, else run it."""
+    state = _state(request)
+    with state.lock:
+        job = state.job(_id(request, "account_id"), _id(request, "job_id"))
+        runs = [r for r in state.runs.values() if r.job_id == job.id]
+        latest = max(runs, key=lambda r: r.id) if runs else None
+        if latest is not None and latest.view(state.clock.now())[0] == ERROR:
+            return _created(state, state.retry(latest, "rerun"))
+        return _created(
+            state, state.create_run(job, {"cause": "Rerun triggered via API", "cause_category": "api"})
+        )
+
+
+def _run(request: web.Request) -> Run:
+    return _state(request).run(_id(request, "account_id"), _id(request, "run_id"))
+
+
+async def retry_run(request: web.Request) -> web.StreamResponse:
+    """POST .../runs/{run_id}/retry/: retry this failed run from its point of failure (400 if not failed)."""
+    state = _state(request)
+    return _created(state, state.retry(_run(request)))
+
+
+async def get_retry_details(request: web.Request) -> web.StreamResponse:
+    """GET .../runs/{run_id}/retry/: ``{failed_step, skipped_steps}``."""
+    state, run = _state(request), _run(request)
+    status, _, _, _, steps = run.view(state.clock.now())
+    if status != ERROR or not steps:
+        return envelope({"failed_step": None, "skipped_steps": []})
+    failed = steps[-1]
+    skipped = [f"Invoke dbt with `{c}`" for c in run.commands[failed.index :]]
+    return envelope({"failed_step": f"Invoke dbt with `{failed.command}`", "skipped_steps": skipped})
+
+
+def _related(request: web.Request, allowed: set[str]) -> set[str]:
+    related = set(as_list(request.query, "include_related"))
+    bad = sorted(related - allowed)
+    if bad:
+        raise Invalid(
+            f"include_related: Select a valid choice. {bad[0]} is not one of the available choices."
+        )
+    return related
+
+
+async def get_run(request: web.Request) -> web.StreamResponse:
+    """GET /api/v2/accounts/{account_id}/runs/{run_id}/."""
+    related = _related(request, RUN_RELATED)
+    return envelope(_state(request).render_run(_run(request), related))
+
+
+async def cancel_run(request: web.Request) -> web.StreamResponse:
+    """POST .../runs/{run_id}/cancel/: cancel and return the run; a finished run is left as it was."""
+    state, run = _state(request), _run(request)
+    state.cancel(run)
+    return _created(state, run)
+
+
+def _status_filter(values: list[str]) -> set[int]:
+    out = set()
+    for v in values:
+        code = as_int(v, "status__in")
+        if code not in STATUS_NAMES:
+            raise Invalid(f"status__in: Select a valid choice. {v} is not one of the available choices.")
+        out.add(code)
+    return out
+
+
+async def list_runs(request: web.Request) -> web.StreamResponse:
+    """GET /api/v2/accounts/{account_id}/runs/ with job, status and status__in filters."""
+    state, account_id, q = _state(request), _id(request, "account_id"), request.query
+    related = _related(request, LIST_RUN_RELATED)
+    filters: dict[str, Any] = {"account_id": account_id}
+    with state.lock:
+        now = state.clock.now()
+        rows = [(r, r.view(now)) for r in state.runs.values() if r.account_id == account_id]
+        for key, attr in (
+            ("job_definition_id", "job_id"),
+            ("environment_id", "environment_id"),
+            ("project_id", "project_id"),
+        ):
+            value = as_int(q.get(key), key)
+            if value is not None:
+                filters[key] = value
+                rows = [row for row in rows if getattr(row[0], attr) == value]
+        wanted: set[int] = set()
+        if "status" in q:
+            wanted |= _status_filter([q["status"]])
+            filters["status"] = int(q["status"])
+        if "status__in" in q:
+            wanted |= _status_filter(as_list(q, "status__in"))
+            filters["status__in"] = sorted(wanted)
+        if wanted:
+            rows = [row for row in rows if row[1][0] in wanted]
+        order_by = q.get("order_by", "id")
+        keys = {
+            "id": lambda row: row[0].id,
+            "created_at": lambda row: (row[0].created, row[0].id),
+            "finished_at": lambda row: (math.inf if row[1][3] is None else row[1][3], row[0].id),
+        }
+        rows = ordered(rows, order_by, keys)
+        return paginate(rows, q, filters, order_by, lambda row: state.render_run(row[0], related))
