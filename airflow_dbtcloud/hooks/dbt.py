@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 from urllib.parse import urlsplit
 
 from airflow.providers.http.hooks.http import HttpHook
-from airflow.sdk.log import mask_secret
+from airflow.sdk.log import amask_secret, mask_secret
 from requests.auth import AuthBase
 
 from airflow_dbtcloud._transport.aio import AiohttpExecutor
@@ -249,7 +249,6 @@ class DbtCloudHook(HttpHook):
             retry_limit=self.retry_limit,
             retry_delay=self.retry_delay,
         )
-        mask_secret(config.token)
         self._config = config
         return config
 
@@ -262,7 +261,7 @@ class DbtCloudHook(HttpHook):
     def client_config(self) -> ClientConfig:
         """The client configuration built from the connection (sync resolution)."""
         if self._config is None:
-            self._configure(self.connection, self.connection.extra_dejson)
+            mask_secret(self._configure(self.connection, self.connection.extra_dejson).token)
         assert self._config is not None
         return self._config
 
@@ -273,7 +272,8 @@ class DbtCloudHook(HttpHook):
                 self.__dict__["connection"] = await self.aget_connection(self.dbt_cloud_conn_id)
             conn = self.__dict__["connection"]
             extra = await conn.aextra_dejson() if hasattr(conn, "aextra_dejson") else conn.extra_dejson
-            self._configure(conn, extra)
+            # The sync masker may block on the supervisor channel inside the triggerer's event loop.
+            await amask_secret(self._configure(conn, extra).token)
         assert self._config is not None
         return self._config
 

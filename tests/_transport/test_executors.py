@@ -242,3 +242,25 @@ async def test_async_stream_to_file(tmp_path):
         await client.request(ApiRequest("GET", path, destination=target))
     assert target.read_bytes() == b'{"nodes": {}}'
     await client.close()
+
+
+def test_sync_session_uses_proxies_and_verification():
+    config = ClientConfig(
+        base_url=BASE, token="t", proxies={"https": "http://proxy.local:3128"}, ca_bundle="/x.pem"
+    )
+    session = new_session(config)
+    assert session.proxies == {"https": "http://proxy.local:3128"}
+    assert session.verify == "/x.pem"
+
+
+async def test_async_requests_go_through_the_proxy():
+    config = ClientConfig(
+        base_url=BASE, token="t", proxies={"https": "http://proxy.local:3128"}, retry=RetryConfig(attempts=1)
+    )
+    client = async_client(config)
+    with aioresponses() as mocked:
+        mocked.get(BASE + GET.path, payload=envelope({"id": 5}))
+        await client.request(GET)
+        (call,) = next(iter(mocked.requests.values()))
+    assert call.kwargs["proxy"] == "http://proxy.local:3128"
+    await client.close()

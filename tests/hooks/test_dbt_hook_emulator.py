@@ -183,3 +183,26 @@ def test_tls_with_ca_bundle(monkeypatch):
 
         with pytest.raises(DbtCloudNotFoundError):
             asyncio.run(poll())
+
+
+def test_stream_artifact_to_object_storage(emu, hook, tmp_path):
+    from airflow.sdk import ObjectStoragePath
+
+    run = hook.start_job_run(300, "object storage")
+    hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
+    target = ObjectStoragePath(f"file://{tmp_path}/store/run_results.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    hook.download_job_run_artifact(run["id"], "run_results.json", target)
+    assert json.loads(target.read_text())["metadata"]["dbt_schema_version"].endswith("run-results/v6.json")
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["run_results.json"]
+
+
+def test_failed_download_leaves_nothing(emu, hook, tmp_path):
+    run = hook.start_job_run(300, "truncated download")
+    hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
+    emu.add_fault(route="get_artifact", kind="truncate")
+    with pytest.raises(DbtCloudTransportError):
+        DbtCloudHook(retry_limit=2, retry_delay=0).download_job_run_artifact(
+            run["id"], "manifest.json", tmp_path / "manifest.json"
+        )
+    assert list(tmp_path.iterdir()) == []
