@@ -1,0 +1,118 @@
+"""Download run artifacts to a local path or object storage, streamed and memory bounded."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, ObjectStoragePath
+
+from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+__all__ = ["DbtCloudGetJobRunArtifactOperator"]
+
+
+def _check_artifact_path(path: Any) -> str:
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError(f"An artifact path must be a non-empty string, got {path!r}.")
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith("/") or ".." in parts:
+        raise ValueError(f"Artifact path {path!r} must be relative to target/ and must not contain '..'.")
+    return path
+
+
+def _inside(base: str, name: str) -> str:
+    """Join ``name`` onto ``base`` and refuse results outside ``base``."""
+    joined = posixpath.normpath(posixpath.join(base, name))
+    root = posixpath.normpath(base)
+    if joined != root and not joined.startswith(root.rstrip("/") + "/"):
+        raise ValueError(f"Output file {name!r} would be written outside the output directory {base!r}.")
+    return joined
+
+
+class DbtCloudGetJobRunArtifactOperator(BaseOperator):
+    """Download one or several artifacts of a dbt Cloud run, streamed to disk or object storage.
+
+    :param dbt_cloud_conn_id: The dbt Cloud connection id.
+    :param run_id: The dbt Cloud run id.
+    :param path: The artifact path relative to ``target/`` (``manifest.json``, ``run_results.json``,
+        ``compiled/<project>/<model>.sql``), or a list of them.
+    :param account_id: The dbt Cloud account id; ``None`` uses the connection's.
+    :param step: The step whose artifacts to fetch, starting at 1; ``None`` means the last step.
+    :param output_file_name: Where to write a single artifact: a file name, local path or URI such as
+        ``s3://bucket/key.json`` or ``file:///tmp/x.json``. ``None`` gives ``<run_id>_<path>`` with ``/``
+        replaced by ``-``. Must be ``None`` when ``path`` is a list.
+    :param hook_params: Extra arguments for :class:`~airflow_dbtcloud.hooks.dbt.DbtCloudHook`.
+    :param output_dir: A local directory or object storage URI to write into; the written files must stay
+        inside it. ``None`` means the working directory (as the official operator does).
+    :return: The written location (a string), or a list of them when ``path`` is a list.
+    """
+
+    template_fields: Sequence[str] = (
+        "dbt_cloud_conn_id",
+        "run_id",
+        "path",
+        "account_id",
+        "output_file_name",
+        "output_dir",
+    )
+
+    def __init__(
+        self,
+        *,
+        dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
+        run_id: int,
+        path: str | list[str],
+        account_id: int | None = None,
+        step: int | None = None,
+        output_file_name: str | None = None,
+        hook_params: dict[str, Any] | None = None,
+        output_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dbt_cloud_conn_id = dbt_cloud_conn_id
+        self.run_id = run_id
+        self.path = path
+        self.account_id = account_id
+        self.step = step
+        self.output_file_name = output_file_name
+        self.hook_params = hook_params or {}
+        self.output_dir = output_dir
+
+    def _destination(self, artifact: str, name: str | None) -> Path | ObjectStoragePath:
+        name = name or f"{self.run_id}_{artifact}".replace("/", "-")
+        if self.output_dir:
+            if "://" in self.output_dir:
+                base = ObjectStoragePath(self.output_dir)
+                return base / _inside("/root", name).removeprefix("/root/")
+            return Path(_inside(str(Path(self.output_dir).resolve()), name))
+        if "://" in name:
+            return ObjectStoragePath(name)
+        return Path(name)
+
+    def execute(self, context: Context) -> str | list[str]:
+        """Download each artifact and return where it was written.
+
+        :param context: The Airflow task context.
+        :return: The written location, or a list of them when ``path`` is a list.
+        """
+        paths = [self.path] if isinstance(self.path, str) else list(self.path)
+        if not paths:
+            raise ValueError("path must name at least one artifact.")
+        if not isinstance(self.path, str) and self.output_file_name:
+            raise ValueError("output_file_name names one file; use output_dir when path is a list.")
+        hook = DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
+        written: list[str] = []
+        for artifact in map(_check_artifact_path, paths):
+            target = self._destination(artifact, self.output_file_name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.log.info("Writing artifact %s of dbt Cloud run %s to %s.", artifact, self.run_id, target)
+            hook.download_job_run_artifact(self.run_id, artifact, target, self.account_id, step=self.step)
+            written.append(str(target))
+        return written[0] if isinstance(self.path, str) else written

@@ -1,0 +1,1 @@
+"""Glue logic shared by the operators, the sensor and the trigger."""

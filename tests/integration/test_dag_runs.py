@@ -1,0 +1,121 @@
+"""Whole DAGs run with ``dag.test()`` on SQLite against the dbt Cloud emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+
+def _run_id(result, task_id="run"):
+    return int(result.xcom[(task_id, "job_run_id")])
+
+
+def test_sync_run_succeeds_and_publishes_links(emu, run_dag):
+    result = run_dag("it_sync")
+    assert result.state == "success"
+    assert emu.runs_created(300) == 1
+    run_id = _run_id(result)
+    assert result.xcom[("run", "return_value")] == run_id
+    url = result.xcom[("run", "job_run_url")]
+    assert f"/runs/{run_id}/" in url
+    assert result.xcom[("run", "_link_DbtCloudRunJobOperatorLink")] == url
+    assert result.xcom[("run", "_link_DbtCloudJobLink")].endswith("/projects/100/jobs/300/")
+
+
+def test_deferrable_run_succeeds(emu, run_dag, caplog):
+    result = run_dag("it_deferrable")
+    assert result.state == "success"
+    assert emu.runs_created(300) == 1
+    assert "running trigger in line" in caplog.text
+
+
+def test_error_logs_failed_node_table(emu, run_dag, capfd):
+    emu.fail_next_run(301, failing_nodes=["model.jaffle_shop.orders"])
+    result = run_dag("it_error")
+    assert result.ti_state("run") == "failed"
+    text = "".join(capfd.readouterr())
+    assert "Failed nodes" in text
+    assert re.search(r"model\.jaffle_shop\.\w+\s+error\s+Database Error", text)
+    assert f"/runs/{_run_id(result)}/" in text
+
+
+def test_error_deferrable_reports_too(emu, run_dag, capfd):
+    emu.fail_next_run(301, failing_nodes=["model.jaffle_shop.customers"])
+    result = run_dag("it_error_deferrable")
+    assert result.ti_state("run") == "failed"
+    assert re.search(r"model\.jaffle_shop\.\w+\s+error", "".join(capfd.readouterr()))
+
+
+def test_cancelled_run_fails_without_retrying(emu, run_dag):
+    emu.set_job_script(303, outcome="cancelled")
+    result = run_dag("it_cancelled")
+    assert result.ti_state("run") == "failed"
+    assert result.try_number("run") == 1
+    assert emu.runs_created(303) == 1
+
+
+@pytest.mark.parametrize("dag_id", ["it_timeout_deferrable", "it_timeout_sync", "it_execution_timeout_sync"])
+def test_timeout_cancels_the_run(emu, run_dag, capfd, dag_id):
+    emu.set_job_script(302, outcome="hang")
+    result = run_dag(dag_id)
+    assert result.ti_state("run") == "failed"
+    run_id = _run_id(result)
+    assert emu.get_run(run_id)["status"] == 30
+    assert f"Cancelling dbt Cloud run {run_id}" in "".join(capfd.readouterr())
+
+
+def test_sensor_poke_and_deferrable(emu, run_dag):
+    result = run_dag("it_sensor")
+    assert result.tis["poke"][0] == "success"
+    assert result.tis["deferred"][0] == "success"
+    assert emu.runs_created(300) == 1
+    url = result.xcom[("start", "job_run_url")]
+    assert result.xcom[("poke", "_link_DbtCloudRunJobOperatorLink")] == url
+    assert result.xcom[("deferred", "_link_DbtCloudRunJobOperatorLink")] == url
+
+
+def test_sensor_fails_on_error(emu, run_dag, capfd):
+    emu.fail_next_run(301, failing_nodes=["model.jaffle_shop.orders"])
+    result = run_dag("it_sensor_error")
+    assert result.ti_state("deferred") == "failed"
+    assert re.search(r"model\.jaffle_shop\.\w+\s+error", "".join(capfd.readouterr()))
+
+
+def test_artifacts_to_local_dir_and_object_storage(emu, run_dag):
+    result = run_dag("it_artifacts")
+    assert result.state == "success"
+    run_id = _run_id(result)
+    local = [Path(p) for p in result.xcom[("local", "return_value")]]
+    assert [p.name for p in local] == [f"{run_id}_run_results.json", f"{run_id}_manifest.json"]
+    assert "results" in json.loads(local[0].read_text())
+    remote = result.xcom[("remote", "return_value")]
+    assert remote.startswith("file://")
+    assert remote.endswith(f"/store/{run_id}_manifest.json")
+    assert "nodes" in json.loads(Path(remote.removeprefix("file://")).read_text())
+
+
+def test_second_try_reattaches_to_first_tries_run(emu, run_dag):
+    emu.set_job_script(300, outcome="success", running_seconds=1.0)
+    emu.add_fault(route="get_run", kind="status", status=503, times=1)
+    result = run_dag("it_retry_reattach")
+    assert result.ti_state("run") == "success"
+    assert result.try_number("run") == 2
+    assert emu.runs_created(300) == 1
+
+
+def test_retry_from_failure_retries_the_tasks_own_run(emu, run_dag):
+    emu.fail_next_run(301, failing_nodes=["model.jaffle_shop.orders"])
+    result = run_dag("it_retry_from_failure")
+    assert result.ti_state("run") == "success"
+    retries = [e for e in emu.journal if e["method"] == "POST" and e["path"].endswith("/retry/")]
+    assert len(retries) == 1
+
+
+def test_accept_then_fail_post_gives_one_run(emu, run_dag):
+    emu.add_fault(route="trigger_run", kind="accept_then_fail", times=1)
+    result = run_dag("it_accept_then_fail")
+    assert result.ti_state("run") == "success"
+    assert emu.runs_created(300) == 1

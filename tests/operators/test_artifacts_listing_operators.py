@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from airflow.sdk import ObjectStoragePath
+
+from airflow_dbtcloud.operators.dbt import (
+    DbtCloudGetJobRunArtifactOperator,
+    DbtCloudListJobRunsOperator,
+    DbtCloudListJobsOperator,
+)
+
+MODULE = "airflow_dbtcloud.operators"
+
+
+@pytest.fixture
+def hook():
+    with (
+        mock.patch(f"{MODULE}._artifacts.DbtCloudHook") as a,
+        mock.patch(f"{MODULE}._listing.DbtCloudHook") as b,
+    ):
+        instance = mock.MagicMock()
+        a.return_value = instance
+        b.return_value = instance
+        yield instance
+
+
+def test_artifact_default_name_in_working_dir(hook, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    op = DbtCloudGetJobRunArtifactOperator(task_id="a", run_id=7, path="compiled/x/y.sql")
+    assert op.execute({}) == "7_compiled-x-y.sql"
+    args = hook.download_job_run_artifact.call_args
+    assert args.args[:2] == (7, "compiled/x/y.sql")
+    assert isinstance(args.args[2], Path)
+
+
+def test_artifacts_list_to_output_dir(hook, tmp_path):
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a",
+        run_id=7,
+        path=["manifest.json", "run_results.json"],
+        output_dir=str(tmp_path / "out"),
+        step=2,
+    )
+    written = op.execute({})
+    assert written == [
+        str(tmp_path / "out" / "7_manifest.json"),
+        str(tmp_path / "out" / "7_run_results.json"),
+    ]
+    assert hook.download_job_run_artifact.call_count == 2
+    assert hook.download_job_run_artifact.call_args.kwargs["step"] == 2
+    assert (tmp_path / "out").is_dir()
+
+
+def test_artifact_to_object_storage_uri(hook, tmp_path):
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a", run_id=7, path="manifest.json", output_dir=f"file://{tmp_path}/store"
+    )
+    written = op.execute({})
+    target = hook.download_job_run_artifact.call_args.args[2]
+    assert isinstance(target, ObjectStoragePath)
+    assert written.endswith("/store/7_manifest.json")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"path": "../secrets"}, "must not contain"),
+        ({"path": "/etc/passwd"}, "must not contain"),
+        ({"path": "manifest.json", "output_file_name": "../../escape.json", "output_dir": "OUT"}, "outside"),
+        ({"path": ["a.json", "b.json"], "output_file_name": "x.json"}, "output_dir"),
+        ({"path": []}, "at least one"),
+    ],
+)
+def test_artifact_refuses_escaping_paths(hook, tmp_path, kwargs, fragment):
+    if kwargs.get("output_dir") == "OUT":
+        kwargs["output_dir"] = str(tmp_path)
+    op = DbtCloudGetJobRunArtifactOperator(task_id="a", run_id=7, **kwargs)
+    with pytest.raises(ValueError, match=fragment):
+        op.execute({})
+    hook.download_job_run_artifact.assert_not_called()
+
+
+def test_artifact_uri_output_dir_refuses_escape(hook, tmp_path):
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a", run_id=7, path="m.json", output_dir=f"file://{tmp_path}", output_file_name="../x.json"
+    )
+    with pytest.raises(ValueError, match="outside"):
+        op.execute({})
+
+
+def test_list_jobs_returns_ids(hook):
+    hook.list_jobs_data.return_value = [{"id": 300}, {"id": 301}]
+    op = DbtCloudListJobsOperator(task_id="l", project_id=100, order_by="-id")
+    assert op.execute({}) == [300, 301]
+    assert hook.list_jobs_data.call_args.kwargs == {"project_id": 100, "order_by": "-id"}
+
+
+def test_list_runs_filters_and_latest_only(hook):
+    hook.list_runs_data.return_value = [{"id": 9, "status": 10}]
+    op = DbtCloudListJobRunsOperator(task_id="l", job_id=300, latest_only=True, status_filter=10)
+    assert op.execute({}) == {"id": 9, "status": 10}
+    kwargs = hook.list_runs_data.call_args.kwargs
+    assert kwargs["order_by"] == "-created_at"
+    assert kwargs["statuses"] == [10]
+    assert kwargs["max_results"] == 1
+
+
+def test_list_runs_returns_all(hook):
+    hook.list_runs_data.return_value = [{"id": 1}, {"id": 2}]
+    op = DbtCloudListJobRunsOperator(task_id="l", include_related=["job"])
+    assert op.execute({}) == [{"id": 1}, {"id": 2}]
+    assert hook.list_runs_data.call_args.kwargs["include_related"] == ("job",)
+    hook.list_runs_data.return_value = []
+    assert DbtCloudListJobRunsOperator(task_id="m", latest_only=True).execute({}) is None

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from airflow_dbtcloud.hooks.dbt import DbtCloudAuthError, DbtCloudServerError, DbtCloudTransportError
+from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger
+
+MODULE = "airflow_dbtcloud.triggers.dbt"
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def make_trigger(statuses, clock=None, **kwargs):
+    """A trigger whose hook returns (or raises) the given items in order."""
+    clock = clock or FakeClock()
+    params = {
+        "conn_id": "dbt_cloud_default",
+        "run_id": 5,
+        "end_time": clock.now + 3600,
+        "poll_interval": 10,
+        "account_id": 1,
+    }
+    params.update(kwargs)
+    trigger = DbtCloudRunJobTrigger(**params)
+    trigger._clock = clock
+    trigger._sleep = clock.sleep
+    hook = mock.MagicMock()
+    hook.__aenter__ = mock.AsyncMock(return_value=hook)
+    hook.__aexit__ = mock.AsyncMock(return_value=False)
+    hook.get_job_status = mock.AsyncMock(side_effect=list(statuses))
+    return trigger, hook, clock
+
+
+async def run_once(trigger, hook):
+    with mock.patch(f"{MODULE}.DbtCloudHook", return_value=hook) as factory:
+        events = [event async for event in trigger.run()]
+    assert len(events) == 1
+    factory.assert_called_once()
+    return events[0].payload
+
+
+def server_error():
+    return DbtCloudServerError(503, "GET", "/api/v2/accounts/1/runs/5/")
+
+
+def test_serialize_round_trips_without_secrets():
+    trigger = DbtCloudRunJobTrigger(
+        conn_id="dbt_cloud_default",
+        run_id=5,
+        end_time=123.0,
+        poll_interval=2,
+        account_id=1,
+        hook_params={"retry_limit": 3, "bad": object()},
+        execution_deadline=99.0,
+        error_budget=4,
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_dbtcloud.triggers.dbt.DbtCloudRunJobTrigger"
+    assert kwargs["hook_params"] == {"retry_limit": 3}
+    rebuilt = DbtCloudRunJobTrigger(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+
+
+def test_serialize_survives_airflow_serde():
+    from airflow.sdk.serde import deserialize, serialize
+
+    trigger = DbtCloudRunJobTrigger("c", 5, 1.0, 2.0, None)
+    _, kwargs = trigger.serialize()
+    assert DbtCloudRunJobTrigger(**deserialize(serialize(kwargs))).serialize()[1] == kwargs
+
+
+def test_official_constructor_signature_still_works():
+    trigger = DbtCloudRunJobTrigger(conn_id="c", run_id=1, end_time=2.0, poll_interval=3.0, account_id=None)
+    assert trigger.execution_deadline is None
+    assert trigger.hook_params == {}
+
+
+@pytest.mark.parametrize(("status", "expected"), [(10, "success"), (20, "error"), (30, "cancelled")])
+async def test_terminal_status_yields_matching_event(status, expected):
+    trigger, hook, clock = make_trigger([1, 3, status])
+    event = await run_once(trigger, hook)
+    assert event["status"] == expected
+    assert event["run_id"] == 5
+    assert event["run_status"] == status
+    assert clock.sleeps == [10, 10]
+    hook.__aexit__.assert_awaited_once()
+
+
+async def test_trigger_keeps_polling_after_transient_errors():
+    errors = [server_error(), DbtCloudTransportError("GET", "/p", "reset", True), TimeoutError()]
+    trigger, hook, clock = make_trigger([3, *errors, 10])
+    event = await run_once(trigger, hook)
+    assert event["status"] == "success"
+    assert hook.get_job_status.await_count == 5
+    assert clock.sleeps[1:4] == [10, 20, 40]
+
+
+async def test_exhausted_error_budget_yields_api_error():
+    trigger, hook, _ = make_trigger([server_error()] * 4, error_budget=3)
+    event = await run_once(trigger, hook)
+    assert event["status"] == "api_error"
+    assert "4 transient API errors" in event["message"]
+
+
+async def test_non_transient_error_yields_api_error_at_once():
+    auth = DbtCloudAuthError(401, "GET", "/p", user_message="Invalid token.")
+    trigger, hook, _ = make_trigger([auth, 10])
+    event = await run_once(trigger, hook)
+    assert event["status"] == "api_error"
+    assert "non-transient" in event["message"]
+    assert "Invalid token." in event["message"]
+    assert hook.get_job_status.await_count == 1
+
+
+async def test_end_time_yields_timeout_with_reason():
+    clock = FakeClock()
+    trigger, hook, _ = make_trigger([3] * 10, clock=clock, end_time=clock.now + 25)
+    event = await run_once(trigger, hook)
+    assert event["status"] == "timeout"
+    assert event["reason"] == "timeout"
+    assert clock.sleeps == [10, 10, 5]
+
+
+async def test_execution_deadline_wins_when_earlier():
+    clock = FakeClock()
+    trigger, hook, _ = make_trigger([3] * 10, clock=clock, execution_deadline=clock.now + 15)
+    event = await run_once(trigger, hook)
+    assert event["status"] == "timeout"
+    assert event["reason"] == "execution_timeout"
+
+
+async def test_deadline_passes_during_error_backoff():
+    clock = FakeClock()
+    trigger, hook, _ = make_trigger([server_error()] * 10, clock=clock, end_time=clock.now + 15)
+    event = await run_once(trigger, hook)
+    assert event["status"] == "timeout"
+
+
+async def test_is_still_running():
+    trigger, hook, _ = make_trigger([3, 10])
+    assert await trigger.is_still_running(hook)
+    assert not await trigger.is_still_running(hook)
