@@ -15,6 +15,7 @@ from airflow_dbtcloud.hooks.dbt import (
     DbtCloudError,
     DbtCloudHook,
     DbtCloudJobRunException,
+    DbtCloudJobRunStatus,
     is_transient_error,
 )
 from airflow_dbtcloud.links.dbt import (
@@ -38,14 +39,19 @@ from airflow_dbtcloud.utils.run_tracking import build_cause, marker_from_context
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+# The official module exposes the hook, trigger, status and exception names too; keep them importable here.
 __all__ = [
     "DbtCloudGetJobRunArtifactOperator",
+    "DbtCloudHook",
     "DbtCloudJobLink",
     "DbtCloudJobRunCancelledError",
+    "DbtCloudJobRunException",
+    "DbtCloudJobRunStatus",
     "DbtCloudListJobRunsOperator",
     "DbtCloudListJobsOperator",
     "DbtCloudRunJobOperator",
     "DbtCloudRunJobOperatorLink",
+    "DbtCloudRunJobTrigger",
 ]
 
 
