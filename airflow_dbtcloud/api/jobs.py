@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +21,7 @@ __all__ = [
     "list_jobs",
     "rerun_job",
     "trigger_body",
+    "trigger_fields",
     "trigger_run",
 ]
 
@@ -47,22 +50,71 @@ class DbtCloudResourceLookupError(DbtCloudError):
     """A project, environment or job could not be identified by name (none or several match)."""
 
 
+_GIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
+#: Smallest accepted value of the integer overrides (0 seconds means no run timeout).
+_MINIMUM = {"threads_override": 1, "timeout_seconds_override": 0}
+
+
 def _check_field(name: str, value: Any) -> None:
     expected = TRIGGER_FIELDS[name]
     # bool is an int to Python, but not to dbt Cloud.
     if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
         names = " or ".join(t.__name__ for t in expected)
         raise DbtCloudConfigError(f"{name} must be {names}, got {value!r}")
-    items: Any = value
+    checked: Any = value
     if name == "steps_override":
-        bad = [step for step in items if not isinstance(step, str) or not step.strip().startswith("dbt ")]
-        if not value or bad:
+        bad = [step for step in checked if not isinstance(step, str) or not step.strip().startswith("dbt ")]
+        if not checked or bad:
             raise DbtCloudConfigError(
                 "steps_override must be a non-empty list of dbt commands starting with 'dbt ', "
                 f"got {bad or value}"
             )
-    if name in ("threads_override", "timeout_seconds_override") and items < 1:
-        raise DbtCloudConfigError(f"{name} must be a positive integer, got {value}")
+    elif name in _MINIMUM and checked < _MINIMUM[name]:
+        raise DbtCloudConfigError(f"{name} must be an integer >= {_MINIMUM[name]}, got {value}")
+    elif name == "git_sha" and not _GIT_SHA.match(checked):
+        raise DbtCloudConfigError(f"git_sha must be 7 to 40 hexadecimal characters, got {value!r}")
+    elif isinstance(checked, str) and not checked.strip():
+        raise DbtCloudConfigError(f"{name} must not be empty")
+
+
+def trigger_fields(
+    steps_override: Sequence[str] | None = None,
+    schema_override: str | None = None,
+    additional_run_config: Mapping[str, Any] | None = None,
+) -> dict[str, JSON]:
+    """
+    Validate the optional fields of a trigger-run body (everything but ``cause``).
+
+    Fields this client does not know are passed on with a warning, so a field dbt Cloud adds later
+    still reaches it.
+
+    :param steps_override: dbt commands to run instead of the job's own.
+    :param schema_override: Schema to build into instead of the target's.
+    :param additional_run_config: Further trigger fields (``git_branch``, ``threads_override``, ...).
+    :return: The fields that are set.
+    :raises DbtCloudConfigError: When a known field has the wrong type or value.
+    """
+    fields: dict[str, Any] = {"steps_override": steps_override, "schema_override": schema_override}
+    extra = dict(additional_run_config or {})
+    clash = sorted(name for name in ("steps_override", "schema_override", "cause") if name in extra)
+    if clash and any(fields.get(name) is not None or name == "cause" for name in clash):
+        raise DbtCloudConfigError(f"additional_run_config repeats {clash}; set each field in one place only")
+    fields.update(extra)
+    body: dict[str, JSON] = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name in TRIGGER_FIELDS:
+            _check_field(name, value)
+        else:
+            warnings.warn(
+                f"Trigger field {name!r} is not one this client knows ({', '.join(sorted(TRIGGER_FIELDS))}); "
+                "sending it as given.",
+                UserWarning,
+                stacklevel=3,
+            )
+        body[name] = [step.strip() for step in value] if name == "steps_override" else value
+    return body
 
 
 def trigger_body(
@@ -80,25 +132,13 @@ def trigger_body(
     :param additional_run_config: Further documented trigger fields (``git_branch``,
         ``threads_override``, ...).
     :return: The JSON body, with unset fields left out.
-    :raises DbtCloudConfigError: When a field is unknown or has the wrong type or value.
+    :raises DbtCloudConfigError: When a field has the wrong type or value.
     """
     if not isinstance(cause, str) or not cause.strip():
         raise DbtCloudConfigError("cause must be a non-empty string")
     if len(cause) > CAUSE_MAX_LENGTH:
         raise DbtCloudConfigError(f"cause is {len(cause)} characters long; dbt Cloud accepts at most 255")
-    fields: dict[str, Any] = {"steps_override": steps_override, "schema_override": schema_override}
-    fields.update(additional_run_config or {})
-    body: dict[str, JSON] = {"cause": cause}
-    for name, value in fields.items():
-        if value is None:
-            continue
-        if name not in TRIGGER_FIELDS:
-            raise DbtCloudConfigError(
-                f"Unknown trigger field {name!r}; dbt Cloud accepts {', '.join(sorted(TRIGGER_FIELDS))}"
-            )
-        _check_field(name, value)
-        body[name] = list(value) if name == "steps_override" else value
-    return body
+    return {"cause": cause, **trigger_fields(steps_override, schema_override, additional_run_config)}
 
 
 def list_jobs(

@@ -88,19 +88,31 @@ def test_get_artifact_json_decodes():
         ({"cause": "x" * 256}, "at most 255"),
         ({"cause": "c", "steps_override": []}, "non-empty list"),
         ({"cause": "c", "steps_override": ["dbt run", "rm -rf /"]}, "starting with 'dbt '"),
-        ({"cause": "c", "additional_run_config": {"threads_override": 0}}, "positive integer"),
+        ({"cause": "c", "additional_run_config": {"threads_override": 0}}, "integer >= 1"),
+        ({"cause": "c", "additional_run_config": {"timeout_seconds_override": -1}}, "integer >= 0"),
+        ({"cause": "c", "additional_run_config": {"git_sha": "main"}}, "hexadecimal"),
+        ({"cause": "c", "additional_run_config": {"target_name_override": " "}}, "must not be empty"),
+        ({"cause": "c", "additional_run_config": {"cause": "other"}}, "repeats \\['cause'\\]"),
+        (
+            {"cause": "c", "schema_override": "a", "additional_run_config": {"schema_override": "b"}},
+            "repeats",
+        ),
         ({"cause": "c", "additional_run_config": {"threads_override": True}}, "must be int"),
         ({"cause": "c", "additional_run_config": {"generate_docs_override": "yes"}}, "must be bool"),
         ({"cause": "c", "additional_run_config": {"git_branch": 5}}, "must be str"),
-        (
-            {"cause": "c", "additional_run_config": {"no_such_field": 1}},
-            "Unknown trigger field 'no_such_field'",
-        ),
     ],
 )
 def test_trigger_body_validation(kwargs, message):
     with pytest.raises(DbtCloudConfigError, match=message):
         jobs.trigger_body(**kwargs)
+
+
+def test_unknown_trigger_fields_pass_with_a_warning():
+    with pytest.warns(UserWarning, match="'new_field' is not one this client knows"):
+        assert jobs.trigger_body("c", additional_run_config={"new_field": 1}) == {
+            "cause": "c",
+            "new_field": 1,
+        }
 
 
 def test_trigger_body_keeps_only_set_fields():

@@ -31,7 +31,7 @@ def test_unset_values_are_left_out():
     ("kwargs", "fragment"),
     [
         ({"steps_override": "dbt run"}, "steps_override"),
-        ({"steps_override": ["run models"]}, "start with 'dbt '"),
+        ({"steps_override": ["run models"]}, "starting with 'dbt '"),
         ({"steps_override": []}, "steps_override"),
         ({"schema_override": ""}, "schema_override"),
         ({"git_sha": "xyz"}, "git_sha"),
