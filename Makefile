@@ -32,4 +32,4 @@ bench: venv
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) benchmarks/.venv-official .mypy_cache .ruff_cache

@@ -1,0 +1,995 @@
+"""Side-by-side benchmark of this provider's ``DbtCloudHook`` and the official provider's (4.11.1).
+
+Both hooks run the same workloads against the same local dbt Cloud emulator in one run. It needs a
+Python environment where *both* providers are installed (``benchmarks/run.py`` builds one in
+``benchmarks/.venv-official``); never install the official provider into the project's ``.venv``.
+
+Layout of a run:
+
+* This (parent) process runs the emulator (``run_emulator(tls=True)``) on a thread and reads its
+  counters (TCP connections accepted, runs created, fault hits) around every measured command.
+* Each provider's hook runs in its own worker child process (this same file with ``--worker``). A
+  child gets ``SSL_CERT_FILE``/``REQUESTS_CA_BUNDLE`` and its ``AIRFLOW_CONN_*`` variable before it
+  imports anything, because aiohttp builds its default SSL context at import time and the official
+  hook has no other way to trust the emulator's self-signed certificate. It also keeps the emulator's
+  CPU work out of the measured process.
+* Scenarios 1, 2 and 4 use one long-lived worker per provider, driven alternately by JSON commands on
+  its stdin; results come back on a dedicated pipe (the workers' stdout is Airflow's log output).
+* Scenario 3 (artifact download) uses a fresh worker per measurement so peak RSS is per download.
+
+Usage (normally through ``benchmarks/run.py``)::
+
+    benchmarks/.venv-official/bin/python benchmarks/compare_official.py [--polls 200] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import datetime
+import http.client
+import json
+import os
+import platform
+import select
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import IO, Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "latest.md"
+
+PROVIDERS = ("official", "ours")
+CONN_IDS = {"official": "dbt_cloud_official", "ours": "dbt_cloud_ours"}
+LABELS = {"official": "official 4.11.1", "ours": "airflow-dbtcloud"}
+
+#: Upper bounds, so a stuck worker or emulator can never hang the benchmark.
+WORKER_START_TIMEOUT = 180.0
+COMMAND_TIMEOUT = 300.0
+
+POLL_JOB = 301  # scripted to hang in RUNNING: the run a deferred task would be polling
+FLAKY_JOB = 300
+TRIGGER_JOB = 300  # scenario 4 counts emu.runs_created(300)
+ARTIFACT_JOB = 302
+
+
+# ================================================================================================
+# Worker side: runs inside a child process that has exactly one provider's hook imported.
+# ================================================================================================
+
+
+def _proc_status_kb(field: str) -> int:
+    """Return a ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in KiB, or -1 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def _shorten(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (``VmHWM``) to its current RSS; False when the kernel refuses."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class _Worker:
+    """The commands a worker process serves, for one provider's hook.
+
+    :param provider: ``official`` or ``ours``.
+    """
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.conn_id = CONN_IDS[provider]
+        if provider == "official":
+            from airflow.providers.dbt.cloud.hooks.dbt import DbtCloudHook
+        else:
+            from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+        self.hook_class: Any = DbtCloudHook
+
+    def _hook(self, **kwargs: Any) -> Any:
+        return self.hook_class(self.conn_id, **kwargs)
+
+    def cmd_info(self) -> dict[str, Any]:
+        """Describe the worker (pid, hook class, RSS after imports)."""
+        return {
+            "pid": os.getpid(),
+            "hook": f"{self.hook_class.__module__}.{self.hook_class.__qualname__}",
+            "rss_kb": _proc_status_kb("VmRSS"),
+        }
+
+    async def _polls(self, run_id: int, polls: int) -> tuple[list[float], list[int]]:
+        hook = self._hook()
+        durations: list[float] = []
+        statuses: list[int] = []
+
+        async def loop() -> None:
+            for _ in range(polls):
+                started = time.perf_counter()
+                statuses.append(await hook.get_job_status(run_id))
+                durations.append(time.perf_counter() - started)
+
+        if self.provider == "ours":
+            async with hook:  # one aiohttp session for the whole wait, as our trigger does
+                await loop()
+        else:
+            await loop()  # the official hook opens a new aiohttp session per call
+        return durations, statuses
+
+    def cmd_poll(self, run_id: int, polls: int) -> dict[str, Any]:
+        """Scenario 1: ``polls`` sequential ``await hook.get_job_status(run_id)`` on one fresh hook.
+
+        :param run_id: A run that stays non-terminal.
+        :param polls: Number of polls.
+        """
+        started = time.perf_counter()
+        durations, statuses = asyncio.run(self._polls(run_id, polls))
+        return {
+            "wall_s": time.perf_counter() - started,
+            "durations_s": durations,
+            "statuses": sorted(set(statuses)),
+        }
+
+    def cmd_flaky(self, run_id: int, calls: int, retry_limit: int | None = None) -> dict[str, Any]:
+        """Scenario 2: ``calls`` sync ``get_job_run_status`` calls, counting those that raise.
+
+        :param run_id: A finished run.
+        :param calls: Number of calls.
+        :param retry_limit: ``retry_limit`` for the hook; None for its default.
+        """
+        hook = self._hook(**({} if retry_limit is None else {"retry_limit": retry_limit}))
+        failures: collections.Counter[str] = collections.Counter()
+        started = time.perf_counter()
+        for _ in range(calls):
+            try:
+                hook.get_job_run_status(run_id)
+            except Exception as exc:
+                failures[type(exc).__name__] += 1
+        wall = time.perf_counter() - started
+        if hasattr(hook, "close"):
+            hook.close()
+        return {"failed": sum(failures.values()), "errors": dict(failures), "wall_s": wall}
+
+    def cmd_trigger(self, job_id: int, retry_limit: int | None) -> dict[str, Any]:
+        """Scenario 4: one ``trigger_job_run`` call; report the run id or the error raised.
+
+        :param job_id: The job to run.
+        :param retry_limit: ``retry_limit`` for the hook; None for its default.
+        """
+        hook = self._hook(**({} if retry_limit is None else {"retry_limit": retry_limit}))
+        started = time.perf_counter()
+        try:
+            response = hook.trigger_job_run(job_id=job_id, cause="benchmark: duplicate runs")
+        except Exception as exc:
+            return {
+                "raised": type(exc).__name__,
+                "message": _shorten(str(exc).splitlines()[0] if str(exc) else "", 140),
+                "wall_s": time.perf_counter() - started,
+            }
+        return {
+            "raised": None,
+            "run_id": response.json()["data"]["id"],
+            "wall_s": time.perf_counter() - started,
+        }
+
+    def cmd_download(self, run_id: int, path: str, destination: str, mode: str) -> dict[str, Any]:
+        """Scenario 3: fetch one artifact to a file and report wall time and peak RSS growth.
+
+        :param run_id: A finished run.
+        :param path: Artifact path, e.g. ``manifest.json``.
+        :param destination: File to write.
+        :param mode: ``official-json`` (what the official artifact operator does for ``*.json``),
+            ``official-text`` (its branch for other files) or ``ours``.
+        """
+        hook = self._hook()
+        hwm_reset = _reset_peak_rss()
+        rss_before = _proc_status_kb("VmRSS")
+        baseline = rss_before if hwm_reset else _proc_status_kb("VmHWM")
+        started = time.perf_counter()
+        if mode == "ours":
+            hook.download_job_run_artifact(run_id, path, destination)
+        else:
+            response = hook.get_job_run_artifact(run_id=run_id, path=path)
+            with open(destination, "w", encoding="utf-8") as file:
+                if mode == "official-json":
+                    json.dump(response.json(), file)
+                else:
+                    file.write(response.text)
+            del response
+        wall = time.perf_counter() - started
+        peak = _proc_status_kb("VmHWM")
+        return {
+            "wall_s": wall,
+            "rss_before_kb": rss_before,
+            "peak_kb": peak,
+            "peak_delta_kb": peak - baseline,
+            "hwm_reset": hwm_reset,
+            "bytes": os.path.getsize(destination),
+        }
+
+
+def worker_main(provider: str, result_fd: int) -> int:
+    """Serve JSON commands from stdin, one per line, answering each on ``result_fd``.
+
+    :param provider: ``official`` or ``ours``.
+    :param result_fd: File descriptor of the result pipe inherited from the parent.
+    :return: Exit status.
+    """
+    with os.fdopen(result_fd, "w", buffering=1, encoding="utf-8") as out:
+        try:
+            worker = _Worker(provider)
+        except Exception as exc:
+            out.write(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
+            return 1
+        out.write(json.dumps({"ok": True, "result": "ready"}) + "\n")
+        for line in sys.stdin:
+            request = json.loads(line)
+            name = request.pop("cmd")
+            if name == "quit":
+                break
+            try:
+                reply = {"ok": True, "result": getattr(worker, f"cmd_{name}")(**request)}
+            except Exception as exc:
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            out.write(json.dumps(reply) + "\n")
+    return 0
+
+
+# ================================================================================================
+# Parent side: emulator, workers, scenarios, report.
+# ================================================================================================
+
+
+class WorkerError(RuntimeError):
+    """A worker failed, timed out or answered a command with an error."""
+
+
+class WorkerProcess:
+    """A worker child process for one provider, driven by JSON commands.
+
+    :param provider: ``official`` or ``ours``.
+    :param env: The child's environment (connections, CA bundle).
+    :param log_path: File collecting the child's stdout and stderr (Airflow's logs).
+    """
+
+    def __init__(self, provider: str, env: dict[str, str], log_path: Path) -> None:
+        self.provider = provider
+        self.log_path = log_path
+        read_fd, write_fd = os.pipe()
+        self._log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--worker",
+                provider,
+                "--result-fd",
+                str(write_fd),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,),
+            env=env,
+            cwd=str(REPO_ROOT),
+        )
+        os.close(write_fd)
+        self._fd = read_fd
+        self._buffer = b""
+        try:
+            self._reply(WORKER_START_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def _reply(self, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerError(
+                    f"{self.provider} worker timed out after {timeout:.0f}s\n{self._log_tail()}"
+                )
+            ready, _, _ = select.select([self._fd], [], [], min(remaining, 1.0))
+            if ready:
+                chunk = os.read(self._fd, 65536)
+                if not chunk:
+                    raise WorkerError(f"{self.provider} worker exited\n{self._log_tail()}")
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        reply = json.loads(line)
+        if not reply["ok"]:
+            raise WorkerError(f"{self.provider} worker: {reply['error']}")
+        return reply["result"]
+
+    def call(self, cmd: str, timeout: float = COMMAND_TIMEOUT, **kwargs: Any) -> Any:
+        """Run one command in the worker and return its result.
+
+        :param cmd: Command name (``poll``, ``flaky``, ``trigger``, ``download``, ``info``).
+        :param timeout: Seconds to wait for the answer.
+        :param kwargs: The command's arguments.
+        """
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps({"cmd": cmd, **kwargs}) + "\n").encode())
+        self.proc.stdin.flush()
+        return self._reply(timeout)
+
+    def close(self) -> None:
+        """Ask the worker to quit, kill it if it does not, and release the pipes."""
+        try:
+            if self.proc.poll() is None and self.proc.stdin is not None:
+                self.proc.stdin.write(b'{"cmd": "quit"}\n')
+                self.proc.stdin.close()
+            self.proc.wait(15)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait(15)
+        finally:
+            os.close(self._fd)
+            self._log.close()
+
+
+def _median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def _ratio(official: float, ours: float) -> str:
+    if ours == 0:
+        return "n/a (ours 0)" if official else "n/a"
+    ratio = official / ours
+    if ratio >= 100:
+        return f"{ratio:.0f}x"
+    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2f}x"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def _mib(kib: float) -> str:
+    mib = kib / 1024
+    return f"{mib:.0f} MiB" if mib >= 10 else f"{mib:.1f} MiB"
+
+
+def _alternating(items: Sequence[Any], rep: int) -> list[Any]:
+    """Rotate ``items`` by ``rep`` so no variant always goes first (spreads drift and warm-up effects)."""
+    shift = rep % len(items)
+    return list(items[shift:]) + list(items[:shift])
+
+
+def create_run(emu: Any, job_id: int) -> int:
+    """Start a run of ``job_id`` on the emulator through its public API (setup, not measured).
+
+    :param emu: The running emulator.
+    :param job_id: The job.
+    :return: The new run's id.
+    """
+    context = ssl.create_default_context(cafile=emu.ca_file)
+    connection = http.client.HTTPSConnection(emu.host, timeout=30, context=context)
+    try:
+        connection.request(
+            "POST",
+            f"/api/v2/accounts/{emu.account_id}/jobs/{job_id}/run/",
+            body=json.dumps({"cause": "benchmark setup"}),
+            headers={"Authorization": f"Token {emu.token}", "Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"setup: starting a run of job {job_id} answered {response.status}")
+        return int(json.load(response)["data"]["id"])
+    finally:
+        connection.close()
+
+
+@dataclass
+class Row:
+    """One line of the summary table."""
+
+    scenario: str
+    metric: str
+    official: str
+    ours: str
+    ratio: str
+
+
+@dataclass
+class Section:
+    """Results of one scenario: summary rows plus a detailed markdown block."""
+
+    rows: list[Row]
+    detail: str
+
+
+def scenario_polling(emu: Any, workers: dict[str, WorkerProcess], polls: int, repeats: int) -> Section:
+    """Scenario 1: the deferrable trigger's status poll, per-poll time and TCP connections.
+
+    :param emu: The emulator.
+    :param workers: One worker per provider.
+    :param polls: Sequential polls per measurement.
+    :param repeats: Measurements per provider.
+    """
+    emu.reset()
+    emu.set_job_script(POLL_JOB, outcome="hang")
+    run_id = create_run(emu, POLL_JOB)
+    for worker in workers.values():  # warm-up (imports, provider discovery, connection lookup)
+        worker.call("poll", run_id=run_id, polls=20)
+    per_poll: dict[str, list[float]] = {p: [] for p in PROVIDERS}
+    totals: dict[str, list[float]] = {p: [] for p in PROVIDERS}
+    conns: dict[str, list[int]] = {p: [] for p in PROVIDERS}
+    p90: dict[str, list[float]] = {p: [] for p in PROVIDERS}
+    for rep in range(repeats):
+        for provider in _alternating(PROVIDERS, rep):
+            before = emu.connections_accepted
+            result = workers[provider].call("poll", run_id=run_id, polls=polls)
+            conns[provider].append(emu.connections_accepted - before)
+            if not set(result["statuses"]) <= {1, 2, 3}:
+                raise RuntimeError(f"scenario 1: run {run_id} left the running states: {result['statuses']}")
+            durations = sorted(result["durations_s"])
+            per_poll[provider].append(statistics.median(durations))
+            p90[provider].append(durations[int(0.9 * (len(durations) - 1))])
+            totals[provider].append(sum(durations))
+    med = {p: _median(per_poll[p]) for p in PROVIDERS}
+    tot = {p: _median(totals[p]) for p in PROVIDERS}
+    con = {p: _median(conns[p]) for p in PROVIDERS}
+    name = f"1. Deferred-wait polling ({polls} sequential `get_job_status`)"
+    rows = [
+        Row(name, "wall per poll (median)", _ms(med["official"]), _ms(med["ours"]), _ratio(*med.values())),
+        Row(
+            name,
+            f"wall for {polls} polls (median)",
+            f"{tot['official']:.2f} s",
+            f"{tot['ours']:.2f} s",
+            _ratio(*tot.values()),
+        ),
+        Row(
+            name,
+            f"TCP connections per {polls} polls",
+            f"{con['official']:.0f}",
+            f"{con['ours']:.0f}",
+            _ratio(*con.values()),
+        ),
+    ]
+    lines = [
+        f"### {name}",
+        "",
+        f"Run {run_id} of job {POLL_JOB} is scripted to stay RUNNING. Each measurement is a fresh hook "
+        f"doing {polls} sequential polls (ours inside one `async with hook:`); {repeats} measurements per "
+        "provider, alternating which provider goes first, after 20 warm-up polls each. Connections are the "
+        "emulator's accepted-TCP counter.",
+        "",
+        "| provider | per-poll median of each repeat (ms) | p90 per poll (median, ms) "
+        "| connections per repeat |",
+        "|---|---|---|---|",
+    ]
+    for p in PROVIDERS:
+        lines.append(
+            f"| {LABELS[p]} | {', '.join(f'{v * 1000:.2f}' for v in per_poll[p])} "
+            f"| {_median(p90[p]) * 1000:.2f} | {', '.join(str(c) for c in conns[p])} |"
+        )
+    return Section(rows, "\n".join(lines))
+
+
+def scenario_flaky(emu: Any, workers: dict[str, WorkerProcess], calls: int, rate: float) -> Section:
+    """Scenario 2: seeded 503s on ``get_run``; count sync ``get_job_run_status`` calls that raise.
+
+    The headline compares both hooks at their defaults; the official hook at ``retry_limit=3`` is
+    measured too, to show whether turning its retries on helps.
+
+    :param emu: The emulator.
+    :param workers: One worker per provider.
+    :param calls: Calls per variant.
+    :param rate: Probability that one ``get_run`` request gets a 503.
+    """
+    emu.reset()
+    run_id = create_run(emu, FLAKY_JOB)
+    emu.complete_run(run_id, "success")
+    variants = [
+        ("official", None, "official, default `retry_limit=1`"),
+        ("official", 3, "official, `retry_limit=3`"),
+        ("ours", None, "ours, defaults"),
+    ]
+    results: dict[str, dict[str, Any]] = {}
+    for provider, limit, label in variants:
+        emu.clear_faults()  # also reseeds the fault generator: every variant faces the same draws
+        fault = emu.add_fault(route="get_run", kind="status", status=503, rate=rate)
+        requests_before = emu.requests
+        result = workers[provider].call("flaky", run_id=run_id, calls=calls, retry_limit=limit)
+        result["requests"] = emu.requests - requests_before
+        result["faults"] = fault.hits
+        results[label] = result
+    emu.clear_faults()
+    off, ours = results[variants[0][2]], results[variants[2][2]]
+    name = f"2. Flaky API ({rate:.0%} seeded 503 on `get_run`, {calls} sync `get_job_run_status`)"
+    rows = [
+        Row(
+            name,
+            f"failed calls (of {calls}), defaults",
+            str(off["failed"]),
+            str(ours["failed"]),
+            _ratio(off["failed"], ours["failed"]),
+        ),
+        Row(
+            name,
+            f"wall for {calls} calls, defaults (ours: incl. retry sleeps)",
+            f"{off['wall_s']:.2f} s",
+            f"{ours['wall_s']:.2f} s",
+            _ratio(off["wall_s"], ours["wall_s"]),
+        ),
+    ]
+    lines = [
+        f"### {name}",
+        "",
+        "The fault generator is reseeded before each variant, so the first requests meet the same 503s. One "
+        "measurement per variant: with the seed fixed the counts are deterministic. Wall time includes our "
+        "backoff sleeps (exponential with jitter, from up to 1 s). The official hook's `retry_limit` does "
+        "not help here: its sync calls turn an HTTP error status into an `AirflowException`, which its retry "
+        "predicate does not retry (see scenario 4).",
+        "",
+        "| variant | failed calls | exceptions | HTTP requests sent | 503s served | wall |",
+        "|---|---|---|---|---|---|",
+    ]
+    for *_, label in variants:
+        r = results[label]
+        errors = ", ".join(f"{k} x{v}" for k, v in r["errors"].items()) or "none"
+        lines.append(
+            f"| {label} | {r['failed']} | {errors} | {r['requests']} | {r['faults']} | {r['wall_s']:.2f} s |"
+        )
+    return Section(rows, "\n".join(lines))
+
+
+def scenario_download(
+    emu: Any, env: dict[str, str], log_dir: Path, work_dir: Path, size_mb: int, repeats: int
+) -> Section:
+    """Scenario 3: a large ``manifest.json``; wall time and peak RSS growth of a fresh process each.
+
+    :param emu: The emulator.
+    :param env: Worker environment.
+    :param log_dir: Where worker logs go.
+    :param work_dir: Scratch directory for the downloaded files.
+    :param size_mb: Manifest size in MiB.
+    :param repeats: Measurements per variant.
+    """
+    emu.reset()
+    emu.set_manifest_size_mb(size_mb)
+    run_id = create_run(emu, ARTIFACT_JOB)
+    emu.complete_run(run_id, "success")
+    variants = [
+        ("official", "official-json", "official: `json.dump(response.json(), f)` (its operator, *.json)"),
+        ("official", "official-text", "official: `f.write(response.text)` (its operator, other files)"),
+        ("ours", "ours", "ours: `download_job_run_artifact(run_id, path, dest)`"),
+    ]
+    results: dict[str, list[dict[str, Any]]] = {mode: [] for _, mode, _ in variants}
+    for rep in range(repeats):
+        for provider, mode, _label in _alternating(variants, rep):
+            destination = work_dir / f"manifest-{mode}-{rep}.json"
+            worker = WorkerProcess(provider, env, log_dir / f"download-{mode}-{rep}.log")
+            try:
+                result = worker.call(
+                    "download", run_id=run_id, path="manifest.json", destination=str(destination), mode=mode
+                )
+            finally:
+                worker.close()
+                destination.unlink(missing_ok=True)
+            if result["bytes"] < 0.9 * size_mb * 1024 * 1024:
+                raise RuntimeError(f"scenario 3: {mode} wrote only {result['bytes']} bytes")
+            results[mode].append(result)
+    emu.set_manifest_size_mb(0)
+    wall = {mode: _median(r["wall_s"] for r in rs) for mode, rs in results.items()}
+    rss = {mode: _median(r["peak_delta_kb"] for r in rs) for mode, rs in results.items()}
+    name = f"3. Artifact download ({size_mb} MiB `manifest.json`)"
+    rows = []
+    for mode, short in (
+        ("official-json", "json.dump(response.json())"),
+        ("official-text", "write(response.text)"),
+    ):
+        rows.append(
+            Row(
+                name,
+                f"peak RSS growth, official {short}",
+                _mib(rss[mode]),
+                _mib(rss["ours"]),
+                _ratio(rss[mode], rss["ours"]),
+            )
+        )
+        rows.append(
+            Row(
+                name,
+                f"wall, official {short}",
+                f"{wall[mode]:.2f} s",
+                f"{wall['ours']:.2f} s",
+                _ratio(wall[mode], wall["ours"]),
+            )
+        )
+    hwm_reset = all(r["hwm_reset"] for rs in results.values() for r in rs)
+    lines = [
+        f"### {name}",
+        "",
+        f"Each measurement is a fresh worker process; {repeats} per variant, rotating the order. Peak RSS "
+        "growth is `VmHWM` after the download minus "
+        + (
+            "`VmRSS` just before it (the peak was reset through `/proc/self/clear_refs`)."
+            if hwm_reset
+            else "`VmHWM` before it."
+        )
+        + " The emulator (in the parent process) generates the manifest while streaming it.",
+        "",
+        "| variant | wall per repeat (s) | peak RSS growth per repeat (MiB) | RSS before (MiB) "
+        "| peak RSS (MiB, median) | file written |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _provider, mode, label in variants:
+        rs = results[mode]
+        walls = ", ".join(f"{r['wall_s']:.2f}" for r in rs)
+        peaks = ", ".join(f"{r['peak_delta_kb'] / 1024:.1f}" for r in rs)
+        before = _median(r["rss_before_kb"] for r in rs) / 1024
+        peak = _median(r["peak_kb"] for r in rs) / 1024
+        size = rs[0]["bytes"] / 1048576
+        lines.append(f"| {label} | {walls} | {peaks} | {before:.0f} | {peak:.0f} | {size:.1f} MiB |")
+    lines += [
+        "",
+        f"`set_manifest_size_mb({size_mb})` pads the nodes to {size_mb} MiB; the parent and child maps "
+        "of the padding models come on top. Our growth is close to the measuring floor (a few pages), so "
+        "its ratio is only an order of magnitude.",
+    ]
+    return Section(rows, "\n".join(lines))
+
+
+def scenario_duplicates(emu: Any, workers: dict[str, WorkerProcess], repeats: int) -> Section:
+    """Scenario 4: the run POST creates the run, then fails once; count the runs one call makes.
+
+    Two ways of failing after the run exists: a 502 answer (the brief's case) and a dropped
+    connection (no answer at all), each with the official hook at ``retry_limit=3`` and at its default,
+    and ours at its defaults.
+
+    :param emu: The emulator.
+    :param workers: One worker per provider.
+    :param repeats: Calls per variant.
+    """
+    emu.reset()
+    faults = [("502", 502, "run created, then 502"), ("drop", None, "run created, then connection dropped")]
+    variants = [
+        ("official", 3, "official, `retry_limit=3`"),
+        ("official", None, "official, default `retry_limit=1`"),
+        ("ours", None, "ours, defaults"),
+    ]
+    results: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+    for fault_key, status, _fault_label in faults:
+        for rep in range(repeats):
+            for provider, limit, label in _alternating(variants, rep):
+                emu.clear_faults()
+                emu.add_fault(route="trigger_run", kind="accept_then_fail", status=status, times=1)
+                before = emu.runs_created(TRIGGER_JOB)
+                result = workers[provider].call("trigger", job_id=TRIGGER_JOB, retry_limit=limit)
+                results.setdefault((fault_key, label), []).append(
+                    (emu.runs_created(TRIGGER_JOB) - before, result)
+                )
+    emu.clear_faults()
+
+    def summary(fault_key: str, label: str) -> str:
+        rs = results[(fault_key, label)]
+        runs = "/".join(str(n) for n in sorted({n for n, _ in rs}))
+        plural = "" if runs == "1" else "s"
+        raised = {r["raised"] for _, r in rs}
+        if raised == {None}:
+            return f"{runs} run{plural}, no error"
+        if None in raised:
+            return f"{runs} run{plural}, error only sometimes"
+        return f"{runs} run{plural}, error reported"
+
+    name = "4. Duplicate runs (one `trigger_job_run`, run POST fails once after creating the run)"
+    off3, ours = variants[0][2], variants[2][2]
+    rows = [
+        Row(
+            name,
+            f"{fault_label}: runs per call (official at `retry_limit=3`)",
+            summary(key, off3),
+            summary(key, ours),
+            "",
+        )
+        for key, _status, fault_label in faults
+    ]
+    lines = [
+        f"### {name}",
+        "",
+        "Fault `accept_then_fail` with `times=1` on `trigger_run`: the emulator creates the run, then "
+        "answers 502 (`status=502`) or closes the connection without an answer (`status=None`). Runs "
+        f"counted with `emu.runs_created({TRIGGER_JOB})` around one `trigger_job_run` call; {repeats} "
+        "calls per variant.",
+        "",
+        "| failure | variant | runs created per call | outcome of the call | wall (median) |",
+        "|---|---|---|---|---|",
+    ]
+    for key, _status, fault_label in faults:
+        for *_, label in variants:
+            rs = results[(key, label)]
+            outcomes = sorted(
+                {
+                    "returned a run id, no error" if r["raised"] is None else f"raised `{r['raised']}`"
+                    for _, r in rs
+                }
+            )
+            lines.append(
+                f"| {fault_label} | {label} | {', '.join(str(n) for n, _ in rs)} | {'; '.join(outcomes)} "
+                f"| {_median(r['wall_s'] for _, r in rs):.2f} s |"
+            )
+    messages = sorted(
+        {
+            f"{label}: `{r['raised']}: {r['message']}`"
+            for (_, label), rs in results.items()
+            for _, r in rs
+            if r["raised"]
+        }
+    )
+    lines += [
+        "",
+        "Why the official hook does not retry the 502: its sync calls go through `HttpHook.check_response`, "
+        "which turns the `HTTPError` into an `AirflowException`, and its `_retryable_error` only retries "
+        "`requests` exceptions (connection errors, timeouts, 5xx/429 responses) and aiohttp errors. So "
+        "`retry_limit` only ever resends after a connection error or a timeout, and that is exactly when "
+        "the run may already exist.",
+    ]
+    if messages:
+        lines += ["", "Errors raised:", ""] + [f"- {m}" for m in messages]
+    return Section(rows, "\n".join(lines))
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + (" (with uncommitted changes)" if dirty else "")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def render(sections: list[Section], meta: dict[str, str]) -> str:
+    """Build the markdown report.
+
+    :param sections: Scenario results in order.
+    :param meta: Date, machine, versions, command and timings.
+    """
+    lines = [
+        "# airflow-dbtcloud vs apache-airflow-providers-dbt-cloud: benchmark results",
+        "",
+        f"- Date: {meta['date']}",
+        f"- Machine: {meta['machine']}",
+        f"- Versions: {meta['versions']}",
+        f"- Revision: {meta['revision']}",
+        f"- Command: `{meta['command']}`",
+        f"- Load average (1/5/15 min) at start: {meta['load_start']}; at end: {meta['load_end']}",
+        f"- Total time: {meta['elapsed']}",
+        "",
+        "All numbers come from one run: both hooks against the same local emulator (HTTPS on 127.0.0.1), "
+        "each hook in its own worker process. Times are medians over repeats; ratios are official / ours "
+        "(above 1x means ours is faster, smaller or fewer). The machine is small and shared, so times can "
+        "move by tens of percent between runs; the counts (connections, failed calls, runs created) do not "
+        "depend on noise. Loopback has no network round trip, so it understates what a new TLS connection "
+        "per poll costs against the real dbt Cloud.",
+        "",
+        "| scenario | metric | official 4.11.1 | airflow-dbtcloud | official / ours |",
+        "|---|---|---|---|---|",
+    ]
+    for section in sections:
+        for row in section.rows:
+            lines.append(
+                f"| {row.scenario} | {row.metric} | {row.official} | {row.ours} | {row.ratio or '-'} |"
+            )
+    lines.append("")
+    for section in sections:
+        lines += [section.detail, ""]
+    return "\n".join(lines)
+
+
+def _worker_env(emu: Any, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        env.pop(key, None)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            # The official hook builds https://{host}/ and trusts only the default stores.
+            "SSL_CERT_FILE": emu.ca_file,
+            "REQUESTS_CA_BUNDLE": emu.ca_file,
+            "PYTHONUNBUFFERED": "1",
+            f"AIRFLOW_CONN_{CONN_IDS['official'].upper()}": json.dumps(
+                {
+                    "conn_type": "dbt_cloud",
+                    "login": str(emu.account_id),
+                    "password": emu.token,
+                    "host": emu.host,
+                }
+            ),
+            f"AIRFLOW_CONN_{CONN_IDS['ours'].upper()}": json.dumps(
+                {
+                    "conn_type": "dbt_cloud",
+                    "login": str(emu.account_id),
+                    "password": emu.token,
+                    "host": emu.base_url,
+                    "extra": {"ca_bundle": emu.ca_file},
+                }
+            ),
+        }
+    )
+    return env
+
+
+def run(args: argparse.Namespace) -> str:
+    """Run the selected scenarios and return the markdown report.
+
+    :param args: Parsed command line.
+    """
+    from airflow_dbtcloud.testing import run_emulator
+
+    started = time.monotonic()
+    load_start = _load()
+    scenarios = {int(s) for s in args.scenarios.split(",")}
+    sections: list[Section] = []
+    scratch = Path(tempfile.mkdtemp(prefix="dbtcloud-bench-"))
+    log_dir = scratch / "logs"
+    log_dir.mkdir()
+    try:
+        with run_emulator(tls=True) as emu:
+            env = _worker_env(emu, scratch / "airflow-home")
+            workers: dict[str, WorkerProcess] = {}
+            try:
+                if scenarios & {1, 2, 4}:
+                    for provider in PROVIDERS:
+                        workers[provider] = WorkerProcess(provider, env, log_dir / f"worker-{provider}.log")
+                steps: list[tuple[int, str, Callable[[], Section]]] = [
+                    (1, "polling", lambda: scenario_polling(emu, workers, args.polls, args.repeats)),
+                    (2, "flaky API", lambda: scenario_flaky(emu, workers, args.flaky_calls, args.flaky_rate)),
+                    (
+                        3,
+                        "artifact download",
+                        lambda: scenario_download(
+                            emu, env, log_dir, scratch, args.manifest_mb, args.download_repeats
+                        ),
+                    ),
+                    (4, "duplicate runs", lambda: scenario_duplicates(emu, workers, args.trigger_repeats)),
+                ]
+                for number, title, step in steps:
+                    if number in scenarios:
+                        t0 = time.monotonic()
+                        print(f"scenario {number} ({title})...", file=sys.stderr, flush=True)
+                        sections.append(step())
+                        print(f"  done in {time.monotonic() - t0:.1f}s", file=sys.stderr, flush=True)
+            finally:
+                for worker in workers.values():
+                    worker.close()
+    except Exception:
+        print(f"worker logs kept in {log_dir}", file=sys.stderr)
+        raise
+    shutil.rmtree(scratch, ignore_errors=True)
+
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    meta = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{affinity} CPUs usable (nproc), {_cpu_model()}, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}",
+        "versions": ", ".join(
+            f"{dist} {_version(dist)}"
+            for dist in (
+                "apache-airflow",
+                "apache-airflow-providers-dbt-cloud",
+                "airflow-dbtcloud",
+                "aiohttp",
+                "requests",
+                "tenacity",
+            )
+        ),
+        "revision": _git_revision(),
+        "command": args.invoked_as or " ".join([os.path.relpath(sys.executable, REPO_ROOT), *sys.argv]),
+        "load_start": load_start,
+        "load_end": _load(),
+        "elapsed": f"{time.monotonic() - started:.0f} s (excluding building the official provider's venv)",
+    }
+    return render(sections, meta)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run either the benchmark or a worker.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+    :return: Exit status.
+    """
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scenarios", default="1,2,3,4", help="comma-separated scenario numbers")
+    parser.add_argument("--polls", type=int, default=200, help="scenario 1: polls per measurement")
+    parser.add_argument("--repeats", type=int, default=5, help="scenario 1: measurements per provider")
+    parser.add_argument("--flaky-calls", type=int, default=200, help="scenario 2: calls per provider")
+    parser.add_argument("--flaky-rate", type=float, default=0.1, help="scenario 2: 503 probability")
+    parser.add_argument("--manifest-mb", type=int, default=200, help="scenario 3: manifest size in MiB")
+    parser.add_argument("--download-repeats", type=int, default=3, help="scenario 3: runs per variant")
+    parser.add_argument("--trigger-repeats", type=int, default=3, help="scenario 4: calls per variant")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown report to write")
+    parser.add_argument("--invoked-as", default="", help="command line to record in the report")
+    parser.add_argument("--worker", choices=PROVIDERS, help=argparse.SUPPRESS)
+    parser.add_argument("--result-fd", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker_main(args.worker, args.result_fd)
+    for name in ("polls", "repeats", "flaky_calls", "manifest_mb", "download_repeats", "trigger_repeats"):
+        if not 1 <= getattr(args, name) <= 10_000:
+            parser.error(f"--{name.replace('_', '-')} must be between 1 and 10000")
+    report = run(args)
+    print(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_suffix(".md.tmp")
+    tmp.write_text(report + "\n", encoding="utf-8")
+    tmp.replace(args.output)
+    print(f"written to {os.path.relpath(args.output, REPO_ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
