@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test lint typecheck unit bench clean
+.PHONY: venv demo test lint typecheck unit bench e2e clean
 
 venv: $(VENV)/.installed
 
@@ -27,6 +27,9 @@ unit: venv
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+e2e: venv
+	$(BIN)/python scripts/e2e_crash.py
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
