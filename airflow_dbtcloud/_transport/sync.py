@@ -27,24 +27,31 @@ def new_session(config: ClientConfig) -> requests.Session:
     return session
 
 
-def _never_connected(exc: BaseException) -> bool:
-    """Walk the wrapped causes: a failed connect means the request never left this machine."""
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The chain of wrapped errors, outermost first (requests wraps urllib3 wraps the socket error)."""
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, NewConnectionError | ConnectTimeoutError | requests.exceptions.ConnectTimeout):
-            return True
+    while seen is not None and seen not in chain and len(chain) < 8:
+        chain.append(seen)
         reason = getattr(seen, "reason", None)
         inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
         seen = reason if isinstance(reason, BaseException) else inner or seen.__cause__ or seen.__context__
-    return False
+    return chain
+
+
+def _never_connected(chain: list[BaseException]) -> bool:
+    """A failed connect means the request never left this machine."""
+    return any(
+        isinstance(err, NewConnectionError | ConnectTimeoutError | requests.exceptions.ConnectTimeout)
+        for err in chain
+    )
 
 
 def _transport_error(request: ApiRequest, exc: requests.RequestException) -> DbtCloudTransportError:
+    chain = _causes(exc)
     if isinstance(exc, requests.exceptions.SSLError):
         kind, sent = "tls", False
-    elif _never_connected(exc):
+    elif _never_connected(chain):
         kind, sent = "connect", False
     elif isinstance(exc, requests.exceptions.Timeout):
         kind, sent = "timeout", True
@@ -52,7 +59,9 @@ def _transport_error(request: ApiRequest, exc: requests.RequestException) -> Dbt
         kind, sent = "truncated", True
     else:
         kind, sent = "reset", True
-    return DbtCloudTransportError(request.method, request.path, kind, sent, f"{type(exc).__name__}: {exc}")
+    # The innermost error says what happened ("Connection refused") without urllib3's pool wording.
+    root = chain[-1]
+    return DbtCloudTransportError(request.method, request.path, kind, sent, f"{type(root).__name__}: {root}")
 
 
 class RequestsExecutor:
