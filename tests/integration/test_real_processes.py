@@ -1,7 +1,8 @@
 """Real Airflow processes (scheduler, triggerer, API server, LocalExecutor) against the emulator.
 
-The scenario lives in ``scripts/e2e_crash.py`` so people can run it by hand (``make e2e``); here it
-runs as a subprocess and must report one dbt Cloud run after its task process was SIGKILLed.
+The scenarios live in ``scripts/e2e_crash.py`` so people can run them by hand (``make e2e``); here they
+run as a subprocess: one dbt Cloud run after the task process was SIGKILLed, and a deferred wait in the
+real triggerer that outlasts a burst of 503s.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "e2e_crash.py"
 
 
-def test_killed_task_reattaches_to_its_run_under_the_real_scheduler():
+def test_real_scheduler_and_triggerer_scenarios():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     result = subprocess.run(
         [sys.executable, str(SCRIPT)],
@@ -28,5 +29,8 @@ def test_killed_task_reattaches_to_its_run_under_the_real_scheduler():
     output = result.stdout + result.stderr
     assert "killing task process" in output, output[-3000:]
     assert "DAG run: success; dbt Cloud runs of job 302: 1; reattached: True" in output, output[-3000:]
+    assert (
+        "Deferred DAG run: success; runs of job 303: 1; 503 answers: 8; trigger kept polling: True" in output
+    )
     assert "API token in any log: no" in output
     assert result.returncode == 0, output[-3000:]
