@@ -112,9 +112,17 @@ class TokenAuth(AuthBase):
         return "TokenAuth(token=***)"
 
 
-def _missing_account(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    bound = inspect.signature(func).bind(*args, **kwargs)
-    return bound if bound.arguments.get("account_id") is None else None
+def _account_binder(func: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    """Return a function that binds a call's arguments when ``account_id`` was not given, else None."""
+    signature = inspect.signature(func)
+
+    def missing(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if kwargs.get("account_id") is not None:
+            return None
+        bound = signature.bind(*args, **kwargs)
+        return bound if bound.arguments.get("account_id") is None else None
+
+    return missing
 
 
 def fallback_to_default_account(func: T) -> T:
@@ -129,9 +137,11 @@ def fallback_to_default_account(func: T) -> T:
     if inspect.iscoroutinefunction(func):
         return provide_account_id(func)
 
+    missing = _account_binder(func)
+
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        bound = _missing_account(func, args, kwargs)
+        bound = missing(args, kwargs)
         if bound is None:
             return func(*args, **kwargs)
         bound.arguments["account_id"] = args[0].default_account_id()
@@ -150,9 +160,11 @@ def provide_account_id(func: T) -> T:
     :param func: The async hook method to decorate.
     """
 
+    missing = _account_binder(func)
+
     @wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        bound = _missing_account(func, args, kwargs)
+        bound = missing(args, kwargs)
         if bound is None:
             return await func(*args, **kwargs)
         bound.arguments["account_id"] = await args[0].adefault_account_id()
