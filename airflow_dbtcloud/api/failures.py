@@ -1,45 +1,170 @@
-"""What went wrong in a run, in words for the task log. Pure functions of API payloads."""
+"""What went wrong in a run, as the task log shows it: failed steps and a table of failed nodes.
+
+Pure functions of API payloads (a run with ``run_steps`` and a parsed ``run_results.json``); the hook
+fetches them and every waiter (hook, operator, sensor) renders the same report.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, status_name
+from airflow_dbtcloud.api.status import status_name
 
-__all__ = ["describe_step", "failed_steps", "last_log_lines"]
+__all__ = [
+    "FAILED_NODE_STATUSES",
+    "FailedNode",
+    "FailedStep",
+    "FailureReport",
+    "failed_nodes",
+    "failed_steps",
+]
 
-#: Log lines quoted per failed step; the full log stays in dbt Cloud.
-LOG_TAIL_LINES = 20
+#: Node statuses in ``run_results.json`` that count as failures.
+FAILED_NODE_STATUSES = frozenset({"error", "fail", "runtime error"})
+_STEP_FAILED = frozenset({20, 30})
+_MESSAGE_WIDTH = 100
+_LOG_TAIL_LINES = 8
 
 
-def failed_steps(run: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+@dataclass(frozen=True)
+class FailedStep:
+    """One run step that did not succeed.
+
+    :param index: The step's index, starting at 1.
+    :param name: The step's name, e.g. "Invoke dbt with `dbt build`".
+    :param status: The step's humanized status.
+    :param duration: The step's humanized duration, if known.
+    :param log_tail: The last lines of the step's log.
     """
-    Return the run's failed steps, or its last step when none is marked failed.
 
-    :param run: A run fetched with ``include_related=["run_steps"]``.
+    index: int
+    name: str
+    status: str
+    duration: str | None = None
+    log_tail: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FailedNode:
+    """One node that failed in ``run_results.json``.
+
+    :param node: The node's unique id, e.g. ``model.jaffle_shop.orders``.
+    :param status: The node's status (``error``, ``fail``).
+    :param message: dbt's message for the node, on one line.
+    :param seconds: The node's execution time, in seconds.
     """
-    steps = [step for step in run.get("run_steps") or [] if isinstance(step, Mapping)]
-    failed = [step for step in steps if step.get("status") == DbtCloudJobRunStatus.ERROR.value]
-    return failed or steps[-1:]
+
+    node: str
+    status: str
+    message: str
+    seconds: float | None
 
 
-def last_log_lines(logs: str | None, lines: int = LOG_TAIL_LINES) -> str:
+@dataclass(frozen=True)
+class FailureReport:
+    """Everything the task log says about a failed or cancelled run.
+
+    :param run_id: The dbt Cloud run id.
+    :param status: The run's humanized status.
+    :param url: The run's page in dbt Cloud, if known.
+    :param status_message: dbt Cloud's message for the run, if any.
+    :param steps: The steps that did not succeed.
+    :param nodes: The nodes that failed.
+    :param notes: What could not be gathered, and why.
     """
-    Return the end of a step log.
 
-    :param logs: The step's log text.
-    :param lines: How many lines to keep.
+    run_id: int
+    status: str
+    url: str | None = None
+    status_message: str | None = None
+    steps: tuple[FailedStep, ...] = ()
+    nodes: tuple[FailedNode, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def render(self) -> str:
+        """Return the report as text for the task log and the exception.
+
+        :return: Several lines: a headline, the failed steps, the failed-node table and the run URL.
+        """
+        lines = [f"dbt Cloud run {self.run_id} ended with status {self.status}."]
+        if self.status_message:
+            lines.append(f"dbt Cloud says: {self.status_message}")
+        for step in self.steps:
+            took = f" after {step.duration}" if step.duration else ""
+            lines.append(f"Step {step.index} {step.status}{took}: {step.name}")
+            lines.extend(f"    | {line}" for line in step.log_tail)
+        if self.nodes:
+            lines.append(f"Failed nodes ({len(self.nodes)}):")
+            lines.extend(_table(self.nodes))
+        lines.extend(self.notes)
+        if self.url:
+            lines.append(f"Run: {self.url}")
+        return "\n".join(lines)
+
+
+def _table(nodes: Sequence[FailedNode]) -> list[str]:
+    rows = [("node", "status", "message", "time")]
+    for node in nodes:
+        seconds = "" if node.seconds is None else f"{node.seconds:.1f}s"
+        rows.append((node.node, node.status, node.message, seconds))
+    widths = [max(len(row[col]) for row in rows) for col in range(4)]
+    out = []
+    for number, row in enumerate(rows):
+        out.append("  " + "  ".join(cell.ljust(widths[col]) for col, cell in enumerate(row)).rstrip())
+        if number == 0:
+            out.append("  " + "  ".join("-" * width for width in widths))
+    return out
+
+
+def _one_line(text: Any) -> str:
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= _MESSAGE_WIDTH else flat[: _MESSAGE_WIDTH - 1] + "…"
+
+
+def failed_steps(run: Mapping[str, Any]) -> list[FailedStep]:
+    """Pick the steps that errored or were cancelled from a run with ``run_steps``.
+
+    :param run: The run, fetched with ``include_related=("run_steps",)``.
+    :return: The failed steps in order.
     """
-    kept = (logs or "").rstrip().splitlines()[-lines:]
-    return "\n".join(kept)
+    steps = []
+    for step in run.get("run_steps") or []:
+        if step.get("status") not in _STEP_FAILED:
+            continue
+        logs = str(step.get("logs") or "").strip().splitlines()
+        steps.append(
+            FailedStep(
+                index=int(step.get("index") or 0),
+                name=str(step.get("name") or "?"),
+                status=str(step.get("status_humanized") or status_name(step.get("status"))),
+                duration=step.get("duration_humanized") or step.get("duration"),
+                log_tail=tuple(logs[-_LOG_TAIL_LINES:]),
+            )
+        )
+    return steps
 
 
-def describe_step(step: Mapping[str, Any]) -> str:
+def failed_nodes(run_results: Any) -> list[FailedNode]:
+    """Pick the failed nodes from a parsed ``run_results.json``.
+
+    :param run_results: The parsed file; anything malformed yields no nodes.
+    :return: The failed nodes in file order.
     """
-    Describe a run step in one line: index, name and status.
-
-    :param step: A run step.
-    """
-    status = step.get("status_humanized") or status_name(step.get("status"))
-    return f"step {step.get('index', '?')} {step.get('name') or '<unnamed>'}: {status}"
+    if not isinstance(run_results, Mapping):
+        return []
+    nodes = []
+    for result in run_results.get("results") or []:
+        if not isinstance(result, Mapping) or str(result.get("status")).lower() not in FAILED_NODE_STATUSES:
+            continue
+        seconds = result.get("execution_time")
+        nodes.append(
+            FailedNode(
+                node=str(result.get("unique_id") or "?"),
+                status=str(result.get("status")),
+                message=_one_line(result.get("message")),
+                seconds=float(seconds) if isinstance(seconds, int | float) else None,
+            )
+        )
+    return nodes

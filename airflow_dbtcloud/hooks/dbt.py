@@ -40,7 +40,7 @@ from airflow_dbtcloud._transport.retry import is_transient_error
 from airflow_dbtcloud._transport.sync import RequestsExecutor, new_session
 from airflow_dbtcloud.api import accounts, jobs, projects, runs
 from airflow_dbtcloud.api import artifacts as artifact_files
-from airflow_dbtcloud.api.failures import describe_step, failed_steps, last_log_lines
+from airflow_dbtcloud.api.failures import FailedNode, FailureReport, failed_nodes, failed_steps
 from airflow_dbtcloud.api.jobs import CAUSE_MAX_LENGTH, DbtCloudResourceLookupError
 from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, classify, status_name
 
@@ -686,27 +686,57 @@ class DbtCloudHook(HttpHook):
         self.log.info("Current status of job run %s: %s", run_id, status_name(status))
         return status
 
+    def get_failure_report(
+        self, run_id: int, account_id: int | None = None, url: str | None = None
+    ) -> FailureReport:
+        """
+        Gather why a run failed: its failed steps (with the end of their logs) and failed nodes.
+
+        API errors while gathering are noted in the report rather than raised, because the run's own
+        failure is what the caller must report.
+
+        :param run_id: The ID of a dbt Cloud job run.
+        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param url: The run's page, shown when the run itself cannot be fetched.
+        """
+        try:
+            run = self.get_run_data(run_id, account_id, include_related=("run_steps",))
+        except DbtCloudError as exc:
+            return FailureReport(run_id, "unknown", url, notes=(f"Could not fetch the run: {exc}",))
+        steps = failed_steps(run)
+        nodes: list[FailedNode] = []
+        notes: list[str] = []
+        step = steps[-1].index if steps else None
+        try:
+            results = self.get_artifact_json(run_id, "run_results.json", account_id, step=step)
+            if results is None and step is not None:
+                results = self.get_artifact_json(run_id, "run_results.json", account_id)
+            nodes = failed_nodes(results)
+            if results is None:
+                notes.append("No run_results.json was saved for this run.")
+        except DbtCloudError as exc:
+            notes.append(f"Could not fetch run_results.json: {exc}")
+        return FailureReport(
+            run_id=run_id,
+            status=str(run.get("status_humanized") or run.get("status")),
+            url=run.get("href") or url,
+            status_message=run.get("status_message") or None,
+            steps=tuple(steps),
+            nodes=tuple(nodes),
+            notes=tuple(notes),
+        )
+
     def log_job_run_failure_details(
         self, run_id: int, account_id: int | None = None, job_run: dict[str, Any] | None = None
     ) -> None:
         """
-        Log why a run failed: its status message and its failed steps with the end of their logs.
+        Log why a run failed: status message, failed steps with their log tails, failed nodes, URL.
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param job_run: The run, fetched with ``run_steps``; fetched here when None.
+        :param job_run: Accepted for compatibility; the run is fetched with its steps either way.
         """
-        run = job_run or self.get_run_data(run_id, account_id, include_related=["run_steps"])
-        self.log.error(
-            "dbt Cloud job run %s ended with status %s%s",
-            run_id,
-            status_name(run.get("status")),
-            f": {run['status_message']}" if run.get("status_message") else "",
-        )
-        for step in failed_steps(run):
-            self.log.error("dbt Cloud %s\n%s", describe_step(step), last_log_lines(step.get("logs")))
-        if run.get("href"):
-            self.log.error("dbt Cloud run page: %s", run["href"])
+        self.log.error("%s", self.get_failure_report(run_id, account_id).render())
 
     def wait_for_job_run_status(
         self,

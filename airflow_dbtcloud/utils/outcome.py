@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_dbtcloud.hooks.dbt import DbtCloudJobRunException
-from airflow_dbtcloud.utils.failure_report import collect_failure_report
 from airflow_dbtcloud.utils.run_start import LogLike
 
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ def raise_for_failed_run(
     :raises DbtCloudJobRunException: Otherwise; the message holds the report.
     """
     log = log or logging.getLogger(__name__)
-    report = collect_failure_report(hook, run_id, account_id, url)
+    report = hook.get_failure_report(run_id, account_id, url)
     text = report.render()
     log.error("%s", text)
     if outcome == "cancelled":

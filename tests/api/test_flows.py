@@ -9,7 +9,6 @@ from airflow_dbtcloud._transport.errors import DbtCloudConfigError, DbtCloudNotF
 from airflow_dbtcloud._transport.flow import drive
 from airflow_dbtcloud._transport.request import ApiResponse
 from airflow_dbtcloud.api import artifacts, jobs, runs, urls
-from airflow_dbtcloud.api.failures import describe_step, failed_steps, last_log_lines
 from airflow_dbtcloud.api.status import classify, status_name
 
 
@@ -178,15 +177,3 @@ def test_urls():
         urls.job_url("https://x.us1.dbt.com", 1, 100, 3)
         == "https://x.us1.dbt.com/deploy/1/projects/100/jobs/3/"
     )
-
-
-def test_failure_description():
-    run = {
-        "run_steps": [
-            {"index": 1, "name": "Clone", "status": 10},
-            {"index": 2, "name": "dbt build", "status": 20, "status_humanized": "Error", "logs": "1\n2\n3"},
-        ]
-    }
-    assert [describe_step(s) for s in failed_steps(run)] == ["step 2 dbt build: Error"]
-    assert failed_steps({"run_steps": [{"index": 1, "status": 30}]}) == [{"index": 1, "status": 30}]
-    assert last_log_lines("a\nb\nc", lines=2) == "b\nc"

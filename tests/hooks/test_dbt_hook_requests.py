@@ -328,10 +328,14 @@ def test_wait_for_job_run_status_logs_failed_steps_on_error(hook, caplog, capsys
         ),
         match=[query(include_related='["run_steps"]')],
     )
+    responses.get(f"{V2}/runs/5/artifacts/run_results.json", status=404, json={"status": {"code": 404}})
+    responses.get(f"{V2}/runs/5/artifacts/run_results.json", status=404, json={"status": {"code": 404}})
     with pytest.raises(DbtCloudJobRunException, match="terminal status ERROR"):
         hook.wait_for_job_run_status(5, check_interval=0)
     logged = caplog.text + capsys.readouterr().out
-    assert "step 2 Invoke dbt with `dbt build`: ERROR" in logged
+    assert "Step 2 ERROR: Invoke dbt with `dbt build`" in logged
+    assert "No run_results.json was saved for this run." in logged
+    assert "Run: https://x/run/5" in logged
     assert "ERROR orders" in logged
     assert "Model failed" in logged
 

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import functools
 from unittest import mock
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
-from airflow_dbtcloud.hooks.dbt import DbtCloudJobRunException, DbtCloudRunMayExistError, DbtCloudServerError
+from airflow_dbtcloud.hooks.dbt import (
+    DbtCloudHook,
+    DbtCloudJobRunException,
+    DbtCloudRunMayExistError,
+    DbtCloudServerError,
+)
 from airflow_dbtcloud.operators.dbt import DbtCloudRunJobOperator
 from airflow_dbtcloud.utils.run_tracking import STATE_KEY, marker_for
 
@@ -56,6 +62,8 @@ def make(context_try=1, store=None, **kwargs):
     params.update(kwargs)
     op = DbtCloudRunJobOperator(**params)
     hook = mock.MagicMock()
+    # The report is gathered for real, from whatever the mocked data methods return.
+    hook.get_failure_report.side_effect = functools.partial(DbtCloudHook.get_failure_report, hook)
     hook.ui_base_url = UI
     hook.list_runs_data.return_value = []
     hook.start_job_run.return_value = run()

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import functools
 from unittest import mock
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, TaskDeferred
 
-from airflow_dbtcloud.hooks.dbt import DbtCloudAuthError, DbtCloudJobRunException, DbtCloudServerError
+from airflow_dbtcloud.hooks.dbt import (
+    DbtCloudAuthError,
+    DbtCloudHook,
+    DbtCloudJobRunException,
+    DbtCloudServerError,
+)
 from airflow_dbtcloud.sensors.dbt import DbtCloudJobRunSensor
 
 
@@ -34,6 +40,8 @@ def run(status):
 def make(**kwargs):
     sensor = DbtCloudJobRunSensor(task_id="s", run_id=5, **kwargs)
     hook = mock.MagicMock()
+    # The report is gathered for real, from whatever the mocked data methods return.
+    hook.get_failure_report.side_effect = functools.partial(DbtCloudHook.get_failure_report, hook)
     hook.ui_base_url = "https://x"
     sensor.__dict__["hook"] = hook
     return sensor, hook, {"ti": FakeTI()}
