@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from responses import matchers
+
 TOKEN = "dbtc_unit_SECRET_token_4242"
 BASE = "https://ab123.us1.dbt.com"
 
@@ -33,3 +35,8 @@ def error_envelope(code, user_message, developer_message=None):
         },
         "data": None,
     }
+
+
+def query(**params):
+    """Match a request whose query string is exactly ``params``."""
+    return matchers.query_param_matcher(params, strict_match=True)

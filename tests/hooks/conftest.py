@@ -19,3 +19,11 @@ def no_account_conn(monkeypatch):
     conn = {"conn_type": "dbt_cloud", "password": TOKEN, "host": "ab123.us1.dbt.com"}
     monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
     return conn
+
+
+@pytest.fixture
+def hook(dbt_conn):
+    """A hook on the unit-test connection that retries without waiting."""
+    from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+
+    return DbtCloudHook(retry_delay=0)

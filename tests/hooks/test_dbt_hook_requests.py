@@ -8,11 +8,10 @@ import pytest
 import requests
 import responses
 from responses import matchers
-from unit_payloads import BASE, TOKEN, envelope, list_envelope
+from unit_payloads import BASE, TOKEN, envelope, list_envelope, query
 
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudConfigError,
-    DbtCloudHook,
     DbtCloudJobRunException,
     DbtCloudResourceLookupError,
 )
@@ -21,15 +20,6 @@ V2 = f"{BASE}/api/v2/accounts/7"
 V3 = f"{BASE}/api/v3/accounts/7"
 
 pytestmark = pytest.mark.usefixtures("dbt_conn")
-
-
-@pytest.fixture
-def hook():
-    return DbtCloudHook(retry_delay=0)
-
-
-def query(**params):
-    return matchers.query_param_matcher(params, strict_match=True)
 
 
 @responses.activate

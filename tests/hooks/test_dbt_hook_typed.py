@@ -5,22 +5,13 @@ from __future__ import annotations
 import pytest
 import responses
 from responses import matchers
-from unit_payloads import BASE, envelope, list_envelope
+from unit_payloads import BASE, envelope, list_envelope, query
 
-from airflow_dbtcloud.hooks.dbt import DbtCloudConfigError, DbtCloudHook
+from airflow_dbtcloud.hooks.dbt import DbtCloudConfigError
 
 V2 = f"{BASE}/api/v2/accounts/7"
 
 pytestmark = pytest.mark.usefixtures("dbt_conn")
-
-
-@pytest.fixture
-def hook():
-    return DbtCloudHook(retry_delay=0)
-
-
-def query(**params):
-    return matchers.query_param_matcher(params, strict_match=True)
 
 
 @responses.activate
