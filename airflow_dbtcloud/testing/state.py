@@ -169,6 +169,8 @@ class State:
             status, _, _, _, steps = run.view(self.clock.now())
             if status != ERROR or not steps:
                 raise Invalid("This run cannot be retried because it did not fail.")
+            if run.retried_by is not None:
+                raise Invalid(f"This run cannot be retried because run {run.retried_by} already retried it.")
             failed = steps[-1]
             redo = {r.unique_id for r in run.results(failed) if r.status in ("error", "fail", "skipped")}
             job = self.jobs[run.job_id]
@@ -298,8 +300,14 @@ class State:
                 "created_at_humanized": "just now",
                 "finished_at_humanized": "just now" if finished is not None else "0 minutes from now",
                 "retrying_run_id": run.retried_by,
-                "can_retry": status == ERROR,
-                "retry_not_supported_reason": None if status == ERROR else "RETRY_NOT_FAILED_RUN",
+                "can_retry": status == ERROR and run.retried_by is None,
+                "retry_not_supported_reason": (
+                    "RETRY_NOT_FAILED_RUN"
+                    if status != ERROR
+                    else "RETRY_NOT_LATEST_RUN"
+                    if run.retried_by is not None
+                    else None
+                ),
                 "href": f"{self.base_url}/deploy/{run.account_id}/projects/{run.project_id}/runs/{run.id}/",
                 "used_repo_cache": False,
             }

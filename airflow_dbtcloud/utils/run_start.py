@@ -34,17 +34,47 @@ How = Literal["reattached", "retried", "reused", "started"]
 _NON_TERMINAL = list(DbtCloudJobRunStatus.NON_TERMINAL_STATUSES.value)
 
 
+#: How many "retried by" links are followed from a failed run to the retry that replaced it.
+_MAX_RETRY_HOPS = 10
+
+
+def _latest_attempt(
+    hook: DbtCloudHook, run: dict[str, Any], request: RunRequest, log: LogLike
+) -> dict[str, Any]:
+    """Follow ``retrying_run_id`` from a failed run to the retry that superseded it.
+
+    A try that retried its run and then died before storing the new id leaves only the failed run
+    behind; retrying that again would start a second retry.
+    """
+    for _ in range(_MAX_RETRY_HOPS):
+        successor = run.get("retrying_run_id")
+        if not successor or classify(int(run["status"])) != "error":
+            break
+        log.info("dbt Cloud run %s was already retried by run %s; following it.", run["id"], successor)
+        run = hook.get_run_data(int(successor), request.account_id)
+    return run
+
+
 def _earlier_run(
     hook: DbtCloudHook, context: Mapping[str, Any], request: RunRequest, log: LogLike
 ) -> dict[str, Any] | None:
     stored = load_stored_run_id(context, request.marker)
     if stored is not None:
         log.info("An earlier try of this task stored dbt Cloud run %s.", stored)
-        return hook.get_run_data(stored, request.account_id)
+        return _latest_attempt(hook, hook.get_run_data(stored, request.account_id), request, log)
     found = find_marked_run(hook, request.job_id, request.marker, request.account_id)
     if found is not None:
         log.info("Found dbt Cloud run %s carrying this task's marker %s.", found["id"], request.marker)
-    return found
+        return _latest_attempt(hook, found, request, log)
+    return None
+
+
+def _retry_that_happened(
+    hook: DbtCloudHook, request: RunRequest, failed_run_id: int
+) -> dict[str, Any] | None:
+    """After a retry POST with an unknown outcome, the failed run names its retry if there is one."""
+    successor = hook.get_run_data(failed_run_id, request.account_id).get("retrying_run_id")
+    return hook.get_run_data(int(successor), request.account_id) if successor else None
 
 
 def _newer_marked_run(hook: DbtCloudHook, request: RunRequest, after: int) -> dict[str, Any] | None:
@@ -72,7 +102,10 @@ def _send(
                 START_ATTEMPTS,
                 exc,
             )
-            found = _newer_marked_run(hook, request, after)
+            if retry_of is not None:
+                found = _retry_that_happened(hook, request, retry_of)
+            else:
+                found = _newer_marked_run(hook, request, after)
             if found is not None:
                 log.info("dbt Cloud run %s was started by the request whose answer was lost.", found["id"])
                 return found

@@ -119,3 +119,13 @@ def test_accept_then_fail_post_gives_one_run(emu, run_dag):
     result = run_dag("it_accept_then_fail")
     assert result.ti_state("run") == "success"
     assert emu.runs_created(300) == 1
+
+
+def test_retry_post_answer_lost_gives_one_retry(emu, run_dag):
+    emu.fail_next_run(301, failing_nodes=["model.jaffle_shop.orders"])
+    emu.add_fault(route="retry_run", kind="accept_then_fail", times=1)
+    result = run_dag("it_retry_from_failure")
+    assert result.ti_state("run") == "success"
+    retries = [e for e in emu.journal if e["method"] == "POST" and e["path"].endswith("/retry/")]
+    assert len(retries) == 1
+    assert emu.runs_created(301) == 2

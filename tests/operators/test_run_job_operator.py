@@ -151,6 +151,37 @@ def test_retry_from_failure_retries_that_run():
     assert store.data[STATE_KEY]["run_id"] == 15
 
 
+def test_already_retried_run_is_followed_not_retried_again():
+    """Try 2 retried run 11 as run 15 and died before storing 15; try 3 must wait on 15."""
+    store = FakeStore()
+    store.data[STATE_KEY] = {"run_id": 11, "marker": MARKER}
+    op, hook, context = make(context_try=3, store=store, retry_from_failure=True, wait_for_termination=False)
+    runs = {11: run(11, 20, retrying_run_id=15), 15: run(15, 3)}
+    hook.get_run_data.side_effect = lambda run_id, *args, **kwargs: runs[run_id]
+    assert op.execute(context) == 15
+    hook.retry_job_run.assert_not_called()
+    hook.start_job_run.assert_not_called()
+    assert store.data[STATE_KEY]["run_id"] == 15
+
+
+def test_retry_post_with_unknown_outcome_finds_the_retry_by_the_failed_run():
+    store = FakeStore()
+    store.data[STATE_KEY] = {"run_id": 11, "marker": MARKER}
+    op, hook, context = make(context_try=2, store=store, retry_from_failure=True, wait_for_termination=False)
+    runs = {11: run(11, 20)}
+    hook.get_run_data.side_effect = lambda run_id, *args, **kwargs: runs[run_id]
+
+    def lost_answer(run_id, account_id):
+        runs[11] = run(11, 20, retrying_run_id=16)
+        runs[16] = run(16, 1)
+        raise DbtCloudRunMayExistError("POST", "/api/v2/accounts/1/runs/11/retry/", "502")
+
+    hook.retry_job_run.side_effect = lost_answer
+    assert op.execute(context) == 16
+    assert hook.retry_job_run.call_count == 1
+    hook.start_job_run.assert_not_called()
+
+
 def test_failed_earlier_run_without_retry_from_failure_starts_new_run():
     store = FakeStore()
     store.data[STATE_KEY] = {"run_id": 9, "marker": MARKER}

@@ -200,6 +200,15 @@ def test_retry_specific_run(dbt_cloud_emulator: Emulator) -> None:
         "Invoke dbt with `dbt test`",
     ]
     assert done["status"] == 10
+    again = s.post(f"{emu.base_url}/api/v2/accounts/1/runs/{failed['id']}/retry/")
+    assert again.status_code == 400
+    assert "already retried" in again.json()["status"]["user_message"]
+    superseded = get_run(emu, failed["id"], "[]")
+    assert superseded["retrying_run_id"] == retried["id"]
+    assert (superseded["can_retry"], superseded["retry_not_supported_reason"]) == (
+        False,
+        "RETRY_NOT_LATEST_RUN",
+    )
 
 
 def test_cancel_run_and_cancel_finished_run(dbt_cloud_emulator: Emulator) -> None:
