@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from airflow_dbtcloud.testing.config import DEFAULT_TOKEN, EmulatorConfig, JobConfig
 from airflow_dbtcloud.testing.faults import KINDS as FAULT_KINDS
-from airflow_dbtcloud.testing.faults import ROUTES as FAULT_ROUTES
 from airflow_dbtcloud.testing.faults import Fault
 from airflow_dbtcloud.testing.lifecycle import CANCELLED, ERROR, QUEUED, RUNNING, STARTING, SUCCESS
+from airflow_dbtcloud.testing.routes import FAULT_ROUTES
 from airflow_dbtcloud.testing.server import Emulator, run_emulator
 
 __all__ = [

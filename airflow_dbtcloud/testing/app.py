@@ -1,50 +1,20 @@
-"""The aiohttp application: middleware (journal, faults, auth) and the Admin API handlers."""
+"""The aiohttp application: the middleware (journal, faults, auth) around the routes of :mod:`routes`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from airflow_dbtcloud.testing import artifact_handlers, control, handlers
-from airflow_dbtcloud.testing.faults import FaultSet
+from airflow_dbtcloud.testing import control
+from airflow_dbtcloud.testing.errors import Invalid, NotFound
+from airflow_dbtcloud.testing.hub import HUB, Hub, hub_of
 from airflow_dbtcloud.testing.responses import ALLOWED_ACCOUNTS, BODY, FAULT, TRUNCATE, error
-from airflow_dbtcloud.testing.state import Invalid, NotFound, State
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Hub:
-    """Everything the handlers share: state, faults, journal and counters.
-
-    :param state: The emulator state.
-    :param faults: The fault set.
-    :param journal_limit: Maximum journal entries kept.
-    """
-
-    def __init__(self, state: State, faults: FaultSet, journal_limit: int = 20000) -> None:
-        self.state = state
-        self.faults = faults
-        self.journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
-        self.requests = 0
-        self.connections = 0
-
-    def reset(self) -> None:
-        """Clear runs, faults, journal and counters."""
-        self.state.reset()
-        self.faults.clear()
-        self.journal.clear()
-        self.requests = 0
-        self.connections = 0
-
-
-HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+from airflow_dbtcloud.testing.routes import API_ROUTES, Handler
 
 
 def _parse_body(raw: bytes, content_type: str) -> Any:
@@ -142,7 +112,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     :param handler: The route handler.
     :return: The response.
     """
-    hub = request.app[HUB]
+    hub = hub_of(request)
     route = request.match_info.route.name
     if route is not None and route.startswith("_emulator"):
         return await handler(request)
@@ -170,19 +140,23 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         # aiohttp answers a handler's exception with a 500 on an open transport; this one is closed.
         raise web.HTTPInternalServerError() from None
     finally:
-        hub.journal.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "query": {k: request.query.getall(k) for k in request.query},
-                "body": body,
-                "status": status,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                "ts": time.time(),
-                "route": route,
-                "fault": request.get(FAULT),
-            }
-        )
+        hub.journal.append(_journal_entry(request, route, body, status, started))
+
+
+def _journal_entry(
+    request: web.Request, route: str | None, body: Any, status: int | None, started: float
+) -> dict[str, Any]:
+    return {
+        "method": request.method,
+        "path": request.path,
+        "query": {k: request.query.getall(k) for k in request.query},
+        "body": body,
+        "status": status,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        "ts": time.time(),
+        "route": route,
+        "fault": request.get(FAULT),
+    }
 
 
 def build_app(hub: Hub) -> web.Application:
@@ -193,41 +167,7 @@ def build_app(hub: Hub) -> web.Application:
     """
     app = web.Application(middlewares=[middleware], client_max_size=16 * 1024 * 1024)
     app[HUB] = hub
-    v2 = "/api/v2/accounts/{account_id}"
-    v3 = "/api/v3/accounts/{account_id}"
-    h, a = handlers, artifact_handlers
-    routes = [
-        ("GET", "/api/v2/accounts/", h.list_accounts, "list_accounts"),
-        ("GET", "/api/v3/accounts/", h.list_accounts, "list_accounts_v3"),
-        ("GET", v2 + "/", h.get_account, "get_account"),
-        ("GET", v3 + "/projects/", h.list_projects, "list_projects"),
-        ("GET", v3 + "/projects/{project_id}/", h.get_project, "get_project"),
-        ("GET", v3 + "/projects/{project_id}/environments/", h.list_environments, "list_environments"),
-        (
-            "GET",
-            v3 + "/projects/{project_id}/environments/{environment_id}/",
-            h.get_environment,
-            "get_environment",
-        ),
-        ("GET", v2 + "/jobs/", h.list_jobs, "list_jobs"),
-        ("GET", v2 + "/jobs/{job_id}/", h.get_job, "get_job"),
-        ("POST", v2 + "/jobs/{job_id}/run/", h.trigger_run, "trigger_run"),
-        ("POST", v2 + "/jobs/{job_id}/rerun/", h.rerun, "rerun"),
-        (
-            "GET",
-            v2 + "/jobs/{job_id}/artifacts/{path:.+}",
-            a.get_job_artifact,
-            "get_job_artifact",
-        ),
-        ("GET", v2 + "/runs/", h.list_runs, "list_runs"),
-        ("GET", v2 + "/runs/{run_id}/", h.get_run, "get_run"),
-        ("POST", v2 + "/runs/{run_id}/cancel/", h.cancel_run, "cancel_run"),
-        ("POST", v2 + "/runs/{run_id}/retry/", h.retry_run, "retry_run"),
-        ("GET", v2 + "/runs/{run_id}/retry/", h.get_retry_details, "get_retry_details"),
-        ("GET", v2 + "/runs/{run_id}/artifacts/", a.list_artifacts, "list_artifacts"),
-        ("GET", v2 + "/runs/{run_id}/artifacts/{path:.+}", a.get_artifact, "get_artifact"),
-    ]
-    for method, path, fn, name in routes:
-        app.router.add_route(method, path, fn, name=name)
+    for route in API_ROUTES:
+        app.router.add_route(route.method, route.path, route.handler, name=route.name)
     control.add_routes(app)
     return app

@@ -7,9 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from airflow_dbtcloud.testing import artifacts
-from airflow_dbtcloud.testing.handlers import _id, _run, _state
 from airflow_dbtcloud.testing.lifecycle import SUCCESS, Run
 from airflow_dbtcloud.testing.project import BY_ID
+from airflow_dbtcloud.testing.request_helpers import job_of, run_of, state_of
 from airflow_dbtcloud.testing.responses import TRUNCATE, as_int, envelope, error
 from airflow_dbtcloud.testing.state import State
 
@@ -29,8 +29,11 @@ def _paths(run: Run, step: Any, state: State) -> list[str]:
 
 
 async def list_artifacts(request: web.Request) -> web.StreamResponse:
-    """GET .../runs/{run_id}/artifacts/: artifact paths of a step (default: the last one)."""
-    state, run = _state(request), _run(request)
+    """GET .../runs/{run_id}/artifacts/: artifact paths of a step (default: the last one).
+
+    :param request: The request; the query's ``step`` picks a step by its 1-based index.
+    """
+    state, run = state_of(request), run_of(request)
     step = _artifact_step(state, run, request)
     return envelope(_paths(run, step, state) if step is not None else [])
 
@@ -69,15 +72,21 @@ async def _serve(request: web.Request, state: State, run: Run | None) -> web.Str
 
 
 async def get_artifact(request: web.Request) -> web.StreamResponse:
-    """GET .../runs/{run_id}/artifacts/{path}: the raw file (not enveloped)."""
-    return await _serve(request, _state(request), _run(request))
+    """GET .../runs/{run_id}/artifacts/{path}: the raw file (not enveloped).
+
+    :param request: The request; the path names the run and the file, the query's ``step`` may pick the step.
+    """
+    return await _serve(request, state_of(request), run_of(request))
 
 
 async def get_job_artifact(request: web.Request) -> web.StreamResponse:
-    """GET .../jobs/{job_id}/artifacts/{path}: the file from the job's most recent successful run."""
-    state = _state(request)
+    """GET .../jobs/{job_id}/artifacts/{path}: the file from the job's most recent successful run.
+
+    :param request: The request; the path names the job and the file.
+    """
+    state = state_of(request)
     with state.lock:
-        job = state.job(_id(request, "account_id"), _id(request, "job_id"))
+        job = job_of(request)
         now = state.clock.now()
         runs = sorted(
             (r for r in state.runs.values() if r.job_id == job.id), key=lambda r: r.id, reverse=True

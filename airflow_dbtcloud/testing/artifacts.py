@@ -116,41 +116,9 @@ def run_results(
     :param elapsed: Step duration in seconds.
     :return: The JSON document.
     """
-    items = []
-    for r in results:
-        ran = r.status != "skipped"
-        items.append(
-            {
-                "status": r.status,
-                "timing": [
-                    {"name": "compile", "started_at": iso(r.started_at), "completed_at": iso(r.started_at)},
-                    {"name": "execute", "started_at": iso(r.started_at), "completed_at": iso(r.completed_at)},
-                ]
-                if ran
-                else [],
-                "thread_id": "Thread-1 (worker)" if ran else "main",
-                "execution_time": round(r.completed_at - r.started_at, 6),
-                "adapter_response": {
-                    "_message": r.message,
-                    "code": r.message.split()[0],
-                    "rows_affected": 100,
-                }
-                if r.status == "success" and r.message
-                else {},
-                "message": r.message,
-                "failures": (3 if r.status == "fail" else 0)
-                if r.node.resource_type == "test" and ran
-                else None,
-                "unique_id": r.unique_id,
-                "compiled": ran,
-                "compiled_code": r.node.raw_code if ran else None,
-                "relation_name": r.node.relation_name,
-                "batch_results": None,
-            }
-        )
     doc = {
         "metadata": _metadata("run-results", "v6", invocation_id, generated),
-        "results": items,
+        "results": [_run_result(r) for r in results],
         "elapsed_time": round(elapsed, 6),
         "args": {
             "which": command.split()[1] if len(command.split()) > 1 else "",
@@ -158,6 +126,35 @@ def run_results(
         },
     }
     return json.dumps(doc).encode()
+
+
+def _run_result(r: NodeResult) -> dict[str, Any]:
+    ran = r.status != "skipped"
+    return {
+        "status": r.status,
+        "timing": [
+            {"name": "compile", "started_at": iso(r.started_at), "completed_at": iso(r.started_at)},
+            {"name": "execute", "started_at": iso(r.started_at), "completed_at": iso(r.completed_at)},
+        ]
+        if ran
+        else [],
+        "thread_id": "Thread-1 (worker)" if ran else "main",
+        "execution_time": round(r.completed_at - r.started_at, 6),
+        "adapter_response": {
+            "_message": r.message,
+            "code": r.message.split()[0],
+            "rows_affected": 100,
+        }
+        if r.status == "success" and r.message
+        else {},
+        "message": r.message,
+        "failures": (3 if r.status == "fail" else 0) if r.node.resource_type == "test" and ran else None,
+        "unique_id": r.unique_id,
+        "compiled": ran,
+        "compiled_code": r.node.raw_code if ran else None,
+        "relation_name": r.node.relation_name,
+        "batch_results": None,
+    }
 
 
 def _manifest_node(node: Node) -> dict[str, Any]:

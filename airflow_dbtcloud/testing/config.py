@@ -106,20 +106,7 @@ class EmulatorConfig:
         :return: The configuration.
         :raises ValueError: On an unknown key or an inconsistent reference.
         """
-        known = {
-            "accounts",
-            "tokens",
-            "projects",
-            "environments",
-            "jobs",
-            "manifest_size_mb",
-            "speed",
-            "seed",
-            "first_run_id",
-            "journal_limit",
-            "defaults",
-        }
-        unknown = set(data) - known
+        unknown = set(data) - _KNOWN_KEYS
         if unknown:
             raise ValueError(f"unknown emulator config keys: {sorted(unknown)}")
         accounts = [dict(a) for a in data.get("accounts", [{"id": 1, "name": "Emulated Analytics"}])]
@@ -130,29 +117,8 @@ class EmulatorConfig:
         projects = [dict(p) for p in data.get("projects", _DEFAULT_PROJECTS)]
         for p in projects:
             p.setdefault("account_id", account_ids[0])
-        environments = [dict(e) for e in data.get("environments", _DEFAULT_ENVIRONMENTS)]
-        project_ids = {int(p["id"]) for p in projects}
-        for e in environments:
-            e.setdefault("project_id", int(projects[0]["id"]))
-            e.setdefault("deployment_type", None)
-            e.setdefault("type", "deployment")
-            e.setdefault("dbt_version", "latest")
-            if int(e["project_id"]) not in project_ids:
-                raise ValueError(f"environment {e['id']} references unknown project {e['project_id']}")
-        job_defaults = dict(data.get("defaults", {}))
-        env_ids = {int(e["id"]) for e in environments}
-        jobs: list[JobConfig] = []
-        for raw in data.get("jobs", _DEFAULT_JOBS):
-            merged = {**job_defaults, **raw}
-            try:
-                job = JobConfig(**merged)
-            except TypeError as exc:
-                raise ValueError(f"bad job definition {raw!r}: {exc}") from exc
-            if job.outcome not in OUTCOMES:
-                raise ValueError(f"job {job.id}: outcome must be one of {OUTCOMES}")
-            if job.environment_id not in env_ids:
-                raise ValueError(f"job {job.id} references unknown environment {job.environment_id}")
-            jobs.append(job)
+        environments = _environments(data, projects)
+        jobs = _jobs(data, {int(e["id"]) for e in environments})
         return cls(
             accounts=accounts,
             tokens=tokens,
@@ -201,6 +167,49 @@ class EmulatorConfig:
         return cls.from_file(config)
 
 
+def _environments(data: dict[str, Any], projects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    environments = [dict(e) for e in data.get("environments", _DEFAULT_ENVIRONMENTS)]
+    project_ids = {int(p["id"]) for p in projects}
+    for e in environments:
+        e.setdefault("project_id", int(projects[0]["id"]))
+        e.setdefault("deployment_type", None)
+        e.setdefault("type", "deployment")
+        e.setdefault("dbt_version", "latest")
+        if int(e["project_id"]) not in project_ids:
+            raise ValueError(f"environment {e['id']} references unknown project {e['project_id']}")
+    return environments
+
+
+def _jobs(data: dict[str, Any], env_ids: set[int]) -> list[JobConfig]:
+    job_defaults = dict(data.get("defaults", {}))
+    jobs: list[JobConfig] = []
+    for raw in data.get("jobs", _DEFAULT_JOBS):
+        merged = {**job_defaults, **raw}
+        try:
+            job = JobConfig(**merged)
+        except TypeError as exc:
+            raise ValueError(f"bad job definition {raw!r}: {exc}") from exc
+        if job.outcome not in OUTCOMES:
+            raise ValueError(f"job {job.id}: outcome must be one of {OUTCOMES}")
+        if job.environment_id not in env_ids:
+            raise ValueError(f"job {job.id} references unknown environment {job.environment_id}")
+        jobs.append(job)
+    return jobs
+
+
+_KNOWN_KEYS = {
+    "accounts",
+    "tokens",
+    "projects",
+    "environments",
+    "jobs",
+    "manifest_size_mb",
+    "speed",
+    "seed",
+    "first_run_id",
+    "journal_limit",
+    "defaults",
+}
 _DEFAULT_PROJECTS: list[dict[str, Any]] = [{"id": 100, "name": "jaffle_shop"}]
 _DEFAULT_ENVIRONMENTS: list[dict[str, Any]] = [
     {"id": 200, "project_id": 100, "name": "Production", "deployment_type": "production"},

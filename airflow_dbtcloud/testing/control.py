@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from airflow_dbtcloud.testing.app import Hub
-
-
-def _hub(request: web.Request) -> Hub:
-    from airflow_dbtcloud.testing.app import HUB
-
-    return request.app[HUB]
+from airflow_dbtcloud.testing import payloads
+from airflow_dbtcloud.testing.hub import Hub, hub_of
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -24,7 +18,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 def counters(hub: Hub) -> dict[str, Any]:
     """Return ``{"runs_created": {job_id: n}, "connections_accepted": n, "requests": n}``.
 
-    :param hub: Shared state.
+    :param hub: The hub whose counters to read.
     :return: The counters (job ids as strings, as JSON requires).
     """
     with hub.state.lock:
@@ -33,15 +27,15 @@ def counters(hub: Hub) -> dict[str, Any]:
 
 
 async def _journal(request: web.Request) -> web.StreamResponse:
-    return _json(list(_hub(request).journal))
+    return _json(list(hub_of(request).journal))
 
 
 async def _counters(request: web.Request) -> web.StreamResponse:
-    return _json(counters(_hub(request)))
+    return _json(counters(hub_of(request)))
 
 
 async def _reset(request: web.Request) -> web.StreamResponse:
-    _hub(request).reset()
+    hub_of(request).reset()
     return _json({"reset": True})
 
 
@@ -55,19 +49,19 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 async def _add_fault(request: web.Request) -> web.StreamResponse:
     try:
-        fault = _hub(request).faults.add(**await _body(request))
+        fault = hub_of(request).faults.add(**await _body(request))
     except (TypeError, ValueError) as exc:
         return _json({"error": str(exc)}, 400)
     return _json({"id": fault.id})
 
 
 async def _clear_faults(request: web.Request) -> web.StreamResponse:
-    _hub(request).faults.clear()
+    hub_of(request).faults.clear()
     return _json({"cleared": True})
 
 
 async def _complete_run(request: web.Request) -> web.StreamResponse:
-    hub = _hub(request)
+    hub = hub_of(request)
     data = await _body(request)
     run = hub.state.runs.get(int(request.match_info["run_id"]))
     if run is None:
@@ -76,11 +70,11 @@ async def _complete_run(request: web.Request) -> web.StreamResponse:
         hub.state.complete(run, data.get("status", 10))
     except ValueError as exc:
         return _json({"error": str(exc)}, 400)
-    return _json(hub.state.render_run(run, {"trigger", "run_steps"}))
+    return _json(payloads.run(hub.state, run, {"trigger", "run_steps"}))
 
 
 async def _job_script(request: web.Request) -> web.StreamResponse:
-    hub = _hub(request)
+    hub = hub_of(request)
     try:
         hub.state.set_job_script(int(request.match_info["job_id"]), **await _body(request))
     except (KeyError, ValueError) as exc:
@@ -91,7 +85,7 @@ async def _job_script(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application) -> None:
     """Register the control routes.
 
-    :param app: The application.
+    :param app: The application to add them to; its ``HUB`` must be set.
     """
     app.router.add_get("/_emulator/journal", _journal, name="_emulator_journal")
     app.router.add_get("/_emulator/counters", _counters, name="_emulator_counters")

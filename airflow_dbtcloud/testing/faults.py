@@ -5,30 +5,10 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 KINDS = ("status", "reset", "latency", "truncate", "accept_then_fail")
-ROUTES = (
-    "list_accounts",
-    "get_account",
-    "list_projects",
-    "get_project",
-    "list_environments",
-    "get_environment",
-    "list_jobs",
-    "get_job",
-    "trigger_run",
-    "rerun",
-    "retry_run",
-    "get_retry_details",
-    "list_runs",
-    "get_run",
-    "cancel_run",
-    "list_artifacts",
-    "get_artifact",
-    "get_job_artifact",
-)
-CREATING_ROUTES = ("trigger_run", "rerun", "retry_run")
 _ids = itertools.count(1)
 
 
@@ -36,7 +16,7 @@ _ids = itertools.count(1)
 class Fault:
     """One fault rule. Build it with :meth:`FaultSet.add` (``emu.add_fault``).
 
-    :param route: Route name from :data:`ROUTES`, or None for every API route.
+    :param route: A route name from ``FAULT_ROUTES``, or None for every API route.
     :param kind: One of :data:`KINDS`.
     :param status: HTTP status for ``status`` and ``accept_then_fail`` (None there = drop the connection).
     :param retry_after: Seconds sent as a ``Retry-After`` header.
@@ -94,10 +74,14 @@ class Decision:
 class FaultSet:
     """Thread-safe collection of faults with a seeded random generator.
 
+    :param routes: The route names a fault may name (``routes.FAULT_ROUTES``).
+    :param creating_routes: The routes that create a run, the only ones ``accept_then_fail`` hits.
     :param seed: Seed for ``rate`` draws.
     """
 
-    def __init__(self, seed: int = 1234) -> None:
+    def __init__(self, routes: Sequence[str], creating_routes: Sequence[str], seed: int = 1234) -> None:
+        self._routes = tuple(routes)
+        self._creating = tuple(creating_routes)
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._seed = seed
@@ -107,18 +91,19 @@ class FaultSet:
         return bool(self._faults)
 
     def add(self, **kwargs: object) -> Fault:
-        """Register a fault; see :class:`Fault` for the arguments.
+        """Register a fault.
 
+        :param kwargs: Fields of :class:`Fault` (``route``, ``kind``, ``status``...); the rest keep defaults.
         :return: The fault (a handle: ``.hits``, ``.remove()``).
         :raises ValueError: For an unknown route or kind, or inconsistent arguments.
         """
         fault = Fault(**kwargs)  # type: ignore[arg-type]
         if fault.kind not in KINDS:
             raise ValueError(f"unknown fault kind {fault.kind!r}; use one of {KINDS}")
-        if fault.route is not None and fault.route not in ROUTES:
-            raise ValueError(f"unknown route {fault.route!r}; use one of {ROUTES}")
-        if fault.kind == "accept_then_fail" and fault.route not in (None, *CREATING_ROUTES):
-            raise ValueError(f"accept_then_fail applies to {CREATING_ROUTES}")
+        if fault.route is not None and fault.route not in self._routes:
+            raise ValueError(f"unknown route {fault.route!r}; use one of {self._routes}")
+        if fault.kind == "accept_then_fail" and fault.route not in (None, *self._creating):
+            raise ValueError(f"accept_then_fail applies to {self._creating}")
         if fault.kind == "status" and fault.status is None and fault.sequence is None:
             raise ValueError("a status fault needs status or sequence")
         if fault.rate is not None and not 0 <= fault.rate <= 1:
@@ -157,7 +142,7 @@ class FaultSet:
             for fault in self._faults:
                 if fault.exhausted or (fault.route is not None and fault.route != route):
                     continue
-                if fault.kind == "accept_then_fail" and route not in CREATING_ROUTES:
+                if fault.kind == "accept_then_fail" and route not in self._creating:
                     continue
                 status = fault.status
                 if fault.sequence is not None:

@@ -1,14 +1,16 @@
-"""Handlers of the Admin API routes (accounts, projects, environments, jobs, runs, artifacts)."""
+"""Handlers of the Admin API routes for accounts, projects, environments, jobs and runs."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from airflow_dbtcloud.testing import payloads
+from airflow_dbtcloud.testing.errors import Invalid, NotFound
 from airflow_dbtcloud.testing.lifecycle import ERROR, STATUS_NAMES, Run
+from airflow_dbtcloud.testing.request_helpers import job_of, path_id, run_of, state_of
 from airflow_dbtcloud.testing.responses import (
     ALLOWED_ACCOUNTS,
     BODY,
@@ -18,10 +20,7 @@ from airflow_dbtcloud.testing.responses import (
     ordered,
     paginate,
 )
-from airflow_dbtcloud.testing.state import TRIGGER_FIELDS, Invalid, NotFound, State
-
-if TYPE_CHECKING:
-    from airflow_dbtcloud.testing.app import Hub
+from airflow_dbtcloud.testing.state import TRIGGER_FIELDS, State
 
 RUN_RELATED = {"trigger", "job", "environment", "repository", "run_steps", "debug_logs", "audit"}
 LIST_RUN_RELATED = {"trigger", "job", "audit", "debug_logs"}
@@ -36,34 +35,23 @@ _INT_FIELDS = (
 _STR_FIELDS = ("git_sha", "git_branch", "schema_override", "dbt_version_override", "target_name_override")
 
 
-def _hub(request: web.Request) -> Hub:
-    from airflow_dbtcloud.testing.app import HUB
-
-    return request.app[HUB]
-
-
-def _state(request: web.Request) -> State:
-    return _hub(request).state
-
-
-def _id(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise NotFound
-    return int(raw)
-
-
 async def list_accounts(request: web.Request) -> web.StreamResponse:
-    """GET /api/v2/accounts/: the accounts the token may use."""
-    state = _state(request)
+    """GET /api/v2/accounts/: the accounts the token may use.
+
+    :param request: The request; its token decides which accounts are listed (``limit``/``offset`` page them).
+    """
+    state = state_of(request)
     allowed = request[ALLOWED_ACCOUNTS]
     items = [state.accounts[a] for a in sorted(allowed) if a in state.accounts]
     return paginate(items, request.query, {}, "id", payloads.account)
 
 
 async def get_account(request: web.Request) -> web.StreamResponse:
-    """GET /api/v2/accounts/{account_id}/."""
-    return envelope(payloads.account(_state(request).accounts[_id(request, "account_id")]))
+    """GET /api/v2/accounts/{account_id}/.
+
+    :param request: The request; the path names the account.
+    """
+    return envelope(payloads.account(state_of(request).accounts[path_id(request, "account_id")]))
 
 
 def _projects(state: State, account_id: int) -> list[dict[str, Any]]:
@@ -81,8 +69,12 @@ def _icontains(
 
 
 async def list_projects(request: web.Request) -> web.StreamResponse:
-    """GET /api/v3/accounts/{account_id}/projects/."""
-    state, account_id = _state(request), _id(request, "account_id")
+    """GET /api/v3/accounts/{account_id}/projects/.
+
+    :param request: The request; the query may filter with ``name__icontains`` and page with
+        ``limit``/``offset``.
+    """
+    state, account_id = state_of(request), path_id(request, "account_id")
     filters: dict[str, Any] = {"account_id": account_id}
     items = sorted(_icontains(_projects(state, account_id), request, filters), key=lambda p: int(p["id"]))
     return paginate(items, request.query, filters, "id", lambda p: payloads.project(p, _envs(state, p)))
@@ -96,24 +88,30 @@ def _envs(state: State, project: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _project(request: web.Request) -> dict[str, Any]:
-    state, account_id = _state(request), _id(request, "account_id")
-    project = state.projects.get(_id(request, "project_id"))
+    state, account_id = state_of(request), path_id(request, "account_id")
+    project = state.projects.get(path_id(request, "project_id"))
     if project is None or int(project["account_id"]) != account_id:
         raise NotFound
     return project
 
 
 async def get_project(request: web.Request) -> web.StreamResponse:
-    """GET /api/v3/accounts/{account_id}/projects/{project_id}/."""
+    """GET /api/v3/accounts/{account_id}/projects/{project_id}/.
+
+    :param request: The request; the path names the account and the project.
+    """
     project = _project(request)
-    return envelope(payloads.project(project, _envs(_state(request), project)))
+    return envelope(payloads.project(project, _envs(state_of(request), project)))
 
 
 async def list_environments(request: web.Request) -> web.StreamResponse:
-    """GET /api/v3/accounts/{account_id}/projects/{project_id}/environments/."""
+    """GET /api/v3/accounts/{account_id}/projects/{project_id}/environments/.
+
+    :param request: The request; the path names the project, the query may filter with ``name__icontains``.
+    """
     project = _project(request)
     filters: dict[str, Any] = {"account_id": project["account_id"], "project_id": project["id"]}
-    items = _icontains(_envs(_state(request), project), request, filters)
+    items = _icontains(_envs(state_of(request), project), request, filters)
     return paginate(
         items, request.query, filters, "id", lambda e: payloads.environment(e, e_acc(project), project)
     )
@@ -129,9 +127,12 @@ def e_acc(project: dict[str, Any]) -> int:
 
 
 async def get_environment(request: web.Request) -> web.StreamResponse:
-    """GET /api/v3/accounts/{account_id}/projects/{project_id}/environments/{environment_id}/."""
+    """GET /api/v3/accounts/{account_id}/projects/{project_id}/environments/{environment_id}/.
+
+    :param request: The request; the path names the account, the project and the environment.
+    """
     project = _project(request)
-    env = _state(request).environments.get(_id(request, "environment_id"))
+    env = state_of(request).environments.get(path_id(request, "environment_id"))
     if env is None or int(env["project_id"]) != int(project["id"]):
         raise NotFound
     return envelope(payloads.environment(env, e_acc(project), project))
@@ -148,15 +149,19 @@ def _render_job(state: State, job: Any, related: set[str]) -> dict[str, Any]:
         recent = runs[0] if runs else None
         done = next((r for r in runs if r.view(now)[3] is not None), None)
         if "most_recent_run" in related:
-            out["most_recent_run"] = state.render_run(recent, set()) if recent else None
+            out["most_recent_run"] = payloads.run(state, recent, set()) if recent else None
         if "most_recent_completed_run" in related:
-            out["most_recent_completed_run"] = state.render_run(done, set()) if done else None
+            out["most_recent_completed_run"] = payloads.run(state, done, set()) if done else None
     return out
 
 
 async def list_jobs(request: web.Request) -> web.StreamResponse:
-    """GET /api/v2/accounts/{account_id}/jobs/ with project, environment, name and state filters."""
-    state, account_id, q = _state(request), _id(request, "account_id"), request.query
+    """GET /api/v2/accounts/{account_id}/jobs/ with project, environment, name and state filters.
+
+    :param request: The request; the query may hold ``project_id``, ``environment_id``, ``state``,
+        ``name__icontains``, ``order_by`` and ``include_related``.
+    """
+    state, account_id, q = state_of(request), path_id(request, "account_id"), request.query
     filters: dict[str, Any] = {"account_id": account_id}
     with state.lock:
         jobs = [j for j in state.jobs.values() if state.account_of_job(j) == account_id]
@@ -182,10 +187,13 @@ async def list_jobs(request: web.Request) -> web.StreamResponse:
 
 
 async def get_job(request: web.Request) -> web.StreamResponse:
-    """GET /api/v2/accounts/{account_id}/jobs/{job_id}/."""
-    state = _state(request)
+    """GET /api/v2/accounts/{account_id}/jobs/{job_id}/.
+
+    :param request: The request; the path names the job, ``include_related`` may add its most recent runs.
+    """
+    state = state_of(request)
     with state.lock:
-        job = state.job(_id(request, "account_id"), _id(request, "job_id"))
+        job = job_of(request)
         return envelope(_render_job(state, job, set(as_list(request.query, "include_related"))))
 
 
@@ -235,13 +243,16 @@ def validate_trigger(body: Any) -> dict[str, Any]:
 
 
 def _created(state: State, run: Run) -> web.Response:
-    return envelope(state.render_run(run, {"trigger", "job"}))
+    return envelope(payloads.run(state, run, {"trigger", "job"}))
 
 
 async def trigger_run(request: web.Request) -> web.StreamResponse:
-    """POST /api/v2/accounts/{account_id}/jobs/{job_id}/run/ (answers 200 with the new run)."""
-    state = _state(request)
-    job = state.job(_id(request, "account_id"), _id(request, "job_id"))
+    """POST /api/v2/accounts/{account_id}/jobs/{job_id}/run/ (answers 200 with the new run).
+
+    :param request: The request; its JSON or form body holds ``cause`` and the optional overrides.
+    """
+    state = state_of(request)
+    job = job_of(request)
     body = validate_trigger(request[BODY])
     if job.state != 1:
         raise Invalid("This job has been deleted and cannot be run.")
@@ -249,10 +260,13 @@ async def trigger_run(request: web.Request) -> web.StreamResponse:
 
 
 async def rerun(request: web.Request) -> web.StreamResponse:
-    """POST .../jobs/{job_id}/rerun/: retry the job's latest run from failure if it failed, else run it."""
-    state = _state(request)
+    """POST .../jobs/{job_id}/rerun/: retry the job's latest run from failure if it failed, else run it.
+
+    :param request: The request; the path names the job.
+    """
+    state = state_of(request)
     with state.lock:
-        job = state.job(_id(request, "account_id"), _id(request, "job_id"))
+        job = job_of(request)
         runs = [r for r in state.runs.values() if r.job_id == job.id]
         latest = max(runs, key=lambda r: r.id) if runs else None
         if latest is not None and latest.view(state.clock.now())[0] == ERROR:
@@ -262,19 +276,21 @@ async def rerun(request: web.Request) -> web.StreamResponse:
         )
 
 
-def _run(request: web.Request) -> Run:
-    return _state(request).run(_id(request, "account_id"), _id(request, "run_id"))
-
-
 async def retry_run(request: web.Request) -> web.StreamResponse:
-    """POST .../runs/{run_id}/retry/: retry this failed run from its point of failure (400 if not failed)."""
-    state = _state(request)
-    return _created(state, state.retry(_run(request)))
+    """POST .../runs/{run_id}/retry/: retry this failed run from its point of failure (400 if not failed).
+
+    :param request: The request; the path names the failed run.
+    """
+    state = state_of(request)
+    return _created(state, state.retry(run_of(request)))
 
 
 async def get_retry_details(request: web.Request) -> web.StreamResponse:
-    """GET .../runs/{run_id}/retry/: ``{failed_step, skipped_steps}``."""
-    state, run = _state(request), _run(request)
+    """GET .../runs/{run_id}/retry/: ``{failed_step, skipped_steps}``.
+
+    :param request: The request; the path names the run.
+    """
+    state, run = state_of(request), run_of(request)
     status, _, _, _, steps = run.view(state.clock.now())
     if status != ERROR or not steps:
         return envelope({"failed_step": None, "skipped_steps": []})
@@ -294,14 +310,20 @@ def _related(request: web.Request, allowed: set[str]) -> set[str]:
 
 
 async def get_run(request: web.Request) -> web.StreamResponse:
-    """GET /api/v2/accounts/{account_id}/runs/{run_id}/."""
+    """GET /api/v2/accounts/{account_id}/runs/{run_id}/.
+
+    :param request: The request; the query's ``include_related`` picks the nested objects.
+    """
     related = _related(request, RUN_RELATED)
-    return envelope(_state(request).render_run(_run(request), related))
+    return envelope(payloads.run(state_of(request), run_of(request), related))
 
 
 async def cancel_run(request: web.Request) -> web.StreamResponse:
-    """POST .../runs/{run_id}/cancel/: cancel and return the run; a finished run is left as it was."""
-    state, run = _state(request), _run(request)
+    """POST .../runs/{run_id}/cancel/: cancel and return the run; a finished run is left as it was.
+
+    :param request: The request; the path names the run.
+    """
+    state, run = state_of(request), run_of(request)
     state.cancel(run)
     return _created(state, run)
 
@@ -317,8 +339,12 @@ def _status_filter(values: list[str]) -> set[int]:
 
 
 async def list_runs(request: web.Request) -> web.StreamResponse:
-    """GET /api/v2/accounts/{account_id}/runs/ with job, status and status__in filters."""
-    state, account_id, q = _state(request), _id(request, "account_id"), request.query
+    """GET /api/v2/accounts/{account_id}/runs/ with job, status and status__in filters.
+
+    :param request: The request; the query may hold ``job_definition_id``, ``environment_id``,
+        ``project_id``, ``status``, ``status__in``, ``order_by`` and ``include_related``.
+    """
+    state, account_id, q = state_of(request), path_id(request, "account_id"), request.query
     related = _related(request, LIST_RUN_RELATED)
     filters: dict[str, Any] = {"account_id": account_id}
     with state.lock:
@@ -349,4 +375,4 @@ async def list_runs(request: web.Request) -> web.StreamResponse:
             "finished_at": lambda row: (math.inf if row[1][3] is None else row[1][3], row[0].id),
         }
         rows = ordered(rows, order_by, keys)
-        return paginate(rows, q, filters, order_by, lambda row: state.render_run(row[0], related))
+        return paginate(rows, q, filters, order_by, lambda row: payloads.run(state, row[0], related))

@@ -128,7 +128,10 @@ class Run:
     _cache: dict[tuple[int, float], list[artifacts.NodeResult]] = field(default_factory=dict)
 
     def selection(self, index: int) -> list[str]:
-        """Nodes executed by step ``index`` (0-based), honouring the rerun filter on the first step."""
+        """Return the nodes step ``index`` executes, honouring the rerun filter on the first step.
+
+        :param index: The step's 0-based position in :attr:`commands`.
+        """
         nodes = select(self.commands[index])
         if index == 0 and self.node_filter is not None:
             nodes = [n for n in nodes if n in self.node_filter]
@@ -175,7 +178,10 @@ class Run:
         return end, status, msg
 
     def view(self, now: float) -> tuple[int, float | None, float | None, float | None, list[StepView]]:
-        """Compute the run at ``now``: ``(status, dequeued_at, started_at, finished_at, steps)``."""
+        """Compute the run at ``now``: ``(status, dequeued_at, started_at, finished_at, steps)``.
+
+        :param now: An epoch on the emulator clock.
+        """
         q, s, r = self.durations
         dequeued, started = self.created + q, self.created + q + s
         end, final, _ = self.ending()
@@ -222,7 +228,10 @@ class Run:
         return status, dequeued_at, started_at, (end if done else None), steps
 
     def results(self, step: StepView) -> list[artifacts.NodeResult]:
-        """Node outcomes of a finished step (cached: a finished step never changes)."""
+        """Return the node outcomes of a finished step (cached: a finished step never changes).
+
+        :param step: A step whose ``end`` is set.
+        """
         assert step.end is not None
         key = (step.index, step.end)
         if key not in self._cache:

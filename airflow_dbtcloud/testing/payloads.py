@@ -1,50 +1,27 @@
-"""JSON shapes of accounts, projects, environments, jobs and runs, with the spec's field names."""
+"""JSON shapes of accounts, projects, environments, jobs, runs and run steps, with the spec's field names."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_dbtcloud.testing import logs
 from airflow_dbtcloud.testing.config import JobConfig
-from airflow_dbtcloud.testing.lifecycle import CANCELLED, ERROR, RUNNING, STATUS_NAMES, SUCCESS, Run, StepView
+from airflow_dbtcloud.testing.lifecycle import (
+    CANCELLED,
+    ERROR,
+    FINAL,
+    RUNNING,
+    STATUS_NAMES,
+    SUCCESS,
+    Run,
+    StepView,
+)
+from airflow_dbtcloud.testing.state import State
+from airflow_dbtcloud.testing.timefmt import clock, humanize, ts
 
 # A fixed creation date for configured objects keeps payloads stable across restarts.
 EPOCH = datetime(2026, 1, 5, 9, 30, tzinfo=UTC).timestamp()
-
-
-def ts(value: float | None) -> str | None:
-    """Format an epoch the way the Admin API does (``2026-11-25 10:00:00.123456+00:00``).
-
-    :param value: Seconds since the epoch, or None.
-    :return: The string, or None.
-    """
-    if value is None:
-        return None
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-
-
-def clock(seconds: float) -> str:
-    """Format a duration as ``HH:MM:SS``.
-
-    :param seconds: Duration.
-    :return: The string.
-    """
-    whole = max(int(seconds), 0)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def humanize(seconds: float) -> str:
-    """Format a duration as dbt Cloud's UI does (``1 minute, 5 seconds``).
-
-    :param seconds: Duration.
-    :return: The string.
-    """
-    whole = max(int(seconds), 0)
-    minutes, secs = divmod(whole, 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [(hours, "hour"), (minutes, "minute"), (secs, "second")]
-    shown = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n] or ["0 seconds"]
-    return ", ".join(shown)
 
 
 def account(acc: dict[str, Any]) -> dict[str, Any]:
@@ -214,27 +191,7 @@ def job(
         "environment_id": j.environment_id,
         "name": j.name,
         "description": j.description,
-        "dbt_version": None,
-        "raw_dbt_version": env["dbt_version"],
-        "deferring_environment_id": None,
-        "deferring_job_definition_id": None,
-        "execute_steps": list(j.execute_steps),
-        "execution": {"timeout_seconds": 0},
-        "generate_docs": j.generate_docs,
-        "run_generate_sources": False,
-        "generate_sources": False,
-        "is_deferrable": False,
-        "job_type": j.job_type,
-        "lifecycle_webhooks": False,
-        "lifecycle_webhooks_url": None,
-        "run_compare_changes": False,
-        "compare_changes_flags": "--select state:modified",
-        "run_lint": False,
-        "errors_on_lint_failure": True,
-        "cost_optimization_features": [],
-        "run_failure_count": 0,
-        "settings": {"threads": j.threads, "target_name": j.target_name},
-        "state": j.state,
+        **_job_execution(j, env),
         "triggers_on_draft_pr": False,
         "triggers": {
             "github_webhook": False,
@@ -261,6 +218,33 @@ def job(
             out.pop(key)
         out["schedule"] = {"cron": j.cron, "date": "custom_cron", "time": "every_hour"}
     return out
+
+
+def _job_execution(j: JobConfig, env: dict[str, Any]) -> dict[str, Any]:
+    # job() splices these in where they stand in the API's field order.
+    return {
+        "dbt_version": None,
+        "raw_dbt_version": env["dbt_version"],
+        "deferring_environment_id": None,
+        "deferring_job_definition_id": None,
+        "execute_steps": list(j.execute_steps),
+        "execution": {"timeout_seconds": 0},
+        "generate_docs": j.generate_docs,
+        "run_generate_sources": False,
+        "generate_sources": False,
+        "is_deferrable": False,
+        "job_type": j.job_type,
+        "lifecycle_webhooks": False,
+        "lifecycle_webhooks_url": None,
+        "run_compare_changes": False,
+        "compare_changes_flags": "--select state:modified",
+        "run_lint": False,
+        "errors_on_lint_failure": True,
+        "cost_optimization_features": [],
+        "run_failure_count": 0,
+        "settings": {"threads": j.threads, "target_name": j.target_name},
+        "state": j.state,
+    }
 
 
 def run_step(run: Run, step: StepView, logs: str, *, debug: bool) -> dict[str, Any]:
@@ -305,3 +289,136 @@ def is_running(status: int) -> bool:
     :return: True while RUNNING.
     """
     return status == RUNNING
+
+
+def run(state: State, r: Run, related: set[str]) -> dict[str, Any]:
+    """Render a run (``RunResponse``) as it stands now on the emulator clock.
+
+    :param state: The emulator state: its clock, its lock, and the run's job, project and environment.
+    :param r: The run.
+    :param related: Names from ``include_related`` (``trigger``, ``job``, ``run_steps``...) to fill in.
+    :return: The payload.
+    """
+    with state.lock:
+        now = state.clock.now()
+        status, dequeued, started, finished, steps = r.view(now)
+        out = {
+            **_run_summary(r, status, started, finished, steps),
+            **_run_timestamps(r, now, dequeued, started, finished),
+            **_run_nested(state, r, related),
+            **_run_progress(r, status, now, started, finished),
+            **_run_retry(r, status, state.base_url),
+        }
+        if "repository" in related:
+            out["repository"] = repository(state.projects[r.project_id])
+        if "audit" in related:
+            out["audit"] = None
+        if "run_steps" in related:
+            debug = "debug_logs" in related
+            out["run_steps"] = [run_step(r, s, logs.console_log(r, s), debug=debug) for s in steps]
+        return out
+
+
+def _status_message(r: Run, status: int, finished: float | None, steps: list[StepView]) -> str | None:
+    message = r.ending()[2] if finished is not None else None
+    if status == ERROR and message is None and steps:
+        failed = [n for n in r.results(steps[-1]) if n.status in ("error", "fail")]
+        message = f"Failure in step {steps[-1].index}: " + (
+            failed[0].message.splitlines()[0] if failed and failed[0].message else "dbt command failed"
+        )
+    return message
+
+
+def _run_summary(
+    r: Run, status: int, started: float | None, finished: float | None, steps: list[StepView]
+) -> dict[str, Any]:
+    saved = finished is not None and any(s.status in (SUCCESS, ERROR) for s in steps)
+    begun = started is not None or finished is not None
+    return {
+        "id": r.id,
+        "trigger_id": r.trigger["id"],
+        "account_id": r.account_id,
+        "environment_id": r.environment_id,
+        "project_id": r.project_id,
+        "job_definition_id": r.job_id,
+        "job_id": r.job_id,
+        "status": status,
+        "status_humanized": STATUS_NAMES[status],
+        "status_message": _status_message(r, status, finished, steps),
+        "dbt_version": r.dbt_version,
+        "git_branch": r.git_branch if begun else None,
+        "git_sha": r.git_sha if begun else None,
+        "owner_thread_id": None,
+        "executed_by_thread_id": f"dbt-run-{r.id}" if started is not None else None,
+        "deferring_run_id": None,
+        "artifact_s3_path": f"prod/runs/{r.id}/artifacts/target" if saved else None,
+        "artifacts_saved": saved,
+        "has_docs_generated": bool(r.generate_docs and status == SUCCESS),
+        "has_sources_generated": False,
+        "notifications_sent": finished is not None,
+        "blocked_by": [],
+    }
+
+
+def _run_timestamps(
+    r: Run, now: float, dequeued: float | None, started: float | None, finished: float | None
+) -> dict[str, Any]:
+    return {
+        "created_at": ts(r.created),
+        "updated_at": ts(min(now, finished) if finished is not None else now),
+        "dequeued_at": ts(dequeued),
+        "started_at": ts(started),
+        "finished_at": ts(finished),
+        "last_checked_at": ts(now),
+        "last_heartbeat_at": ts(now) if started is not None else None,
+        "should_start_at": None,
+    }
+
+
+def _run_nested(state: State, r: Run, related: set[str]) -> dict[str, Any]:
+    env = state.environments[r.environment_id]
+    return {
+        "trigger": dict(r.trigger) if "trigger" in related else None,
+        "job": job(state.jobs[r.job_id], r.account_id, state.projects[r.project_id], env, internal=True)
+        if "job" in related
+        else None,
+        "environment": environment(env, r.account_id, None) if "environment" in related else None,
+        "run_steps": [],
+        "status_humanized_detail": None,
+    }
+
+
+def _run_progress(
+    r: Run, status: int, now: float, started: float | None, finished: float | None
+) -> dict[str, Any]:
+    ref = finished if finished is not None else now
+    return {
+        "in_progress": status not in FINAL,
+        "is_complete": status in FINAL,
+        "is_success": status == SUCCESS,
+        "is_error": status == ERROR,
+        "is_cancelled": status == CANCELLED,
+        "is_running": is_running(status),
+        "duration": clock(ref - r.created),
+        "queued_duration": clock((started or ref) - r.created),
+        "run_duration": clock(ref - started if started is not None else 0),
+        "duration_humanized": humanize(ref - r.created),
+        "queued_duration_humanized": humanize((started or ref) - r.created),
+        "run_duration_humanized": humanize(ref - started if started is not None else 0),
+        "created_at_humanized": "just now",
+        "finished_at_humanized": "just now" if finished is not None else "0 minutes from now",
+    }
+
+
+def _run_retry(r: Run, status: int, base_url: str) -> dict[str, Any]:
+    if status != ERROR:
+        reason: str | None = "RETRY_NOT_FAILED_RUN"
+    else:
+        reason = "RETRY_NOT_LATEST_RUN" if r.retried_by is not None else None
+    return {
+        "retrying_run_id": r.retried_by,
+        "can_retry": status == ERROR and r.retried_by is None,
+        "retry_not_supported_reason": reason,
+        "href": f"{base_url}/deploy/{r.account_id}/projects/{r.project_id}/runs/{r.id}/",
+        "used_repo_cache": False,
+    }

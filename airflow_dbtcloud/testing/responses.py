@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from airflow_dbtcloud.testing.state import Invalid
+from airflow_dbtcloud.testing.errors import Invalid
 
 if TYPE_CHECKING:
     from multidict import MultiMapping  # aiohttp's own dependency; only for annotations

@@ -15,9 +15,12 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from airflow_dbtcloud.testing.app import Hub, build_app
+from airflow_dbtcloud.testing import payloads
+from airflow_dbtcloud.testing.app import build_app
 from airflow_dbtcloud.testing.config import EmulatorConfig
 from airflow_dbtcloud.testing.faults import Fault, FaultSet
+from airflow_dbtcloud.testing.hub import Hub
+from airflow_dbtcloud.testing.routes import CREATING_ROUTES, FAULT_ROUTES
 from airflow_dbtcloud.testing.state import State
 
 ConfigLike = EmulatorConfig | dict[str, Any] | str | Path | None
@@ -40,7 +43,8 @@ class Emulator:
         self._bind_host = host
         self._port = port
         self._state = State(self.config)
-        self._hub = Hub(self._state, FaultSet(self.config.seed), self.config.journal_limit)
+        faults = FaultSet(FAULT_ROUTES, CREATING_ROUTES, self.config.seed)
+        self._hub = Hub(self._state, faults, self.config.journal_limit)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -303,8 +307,8 @@ class Emulator:
         :param run_id: Run id.
         :return: The payload.
         """
-        return self._state.render_run(
-            self._state.runs[run_id], {"trigger", "job", "environment", "run_steps"}
+        return payloads.run(
+            self._state, self._state.runs[run_id], {"trigger", "job", "environment", "run_steps"}
         )
 
     def reset(self) -> None:

@@ -10,26 +10,10 @@ import hashlib
 import threading
 from typing import Any
 
-from airflow_dbtcloud.testing import artifacts, logs, payloads
 from airflow_dbtcloud.testing.config import OUTCOMES, EmulatorConfig, JobConfig
-from airflow_dbtcloud.testing.lifecycle import (
-    ERROR,
-    FINAL,
-    STATUS_NAMES,
-    SUCCESS,
-    Clock,
-    Run,
-    StepView,
-    status_code,
-)
-
-
-class NotFound(Exception):
-    """The requested object does not exist."""
-
-
-class Invalid(Exception):
-    """The request is not valid (answered with 400)."""
+from airflow_dbtcloud.testing.errors import Invalid, NotFound
+from airflow_dbtcloud.testing.lifecycle import ERROR, FINAL, SUCCESS, Clock, Run, StepView, status_code
+from airflow_dbtcloud.testing.timefmt import ts
 
 
 class State:
@@ -63,22 +47,38 @@ class State:
 
     # ---- lookups -------------------------------------------------------------------------------------
     def account_of_job(self, job: JobConfig) -> int:
-        """Account owning ``job``."""
+        """Return the id of the account owning ``job``.
+
+        :param job: A configured job.
+        """
         return int(self.project_of_job(job)["account_id"])
 
     def project_of_job(self, job: JobConfig) -> dict[str, Any]:
-        """Project owning ``job``."""
+        """Return the configured project owning ``job`` (through the job's environment).
+
+        :param job: A configured job.
+        """
         return self.projects[int(self.environments[job.environment_id]["project_id"])]
 
     def job(self, account_id: int, job_id: int) -> JobConfig:
-        """Return a job of an account or raise :class:`NotFound`."""
+        """Return a job of an account.
+
+        :param account_id: The account named in the request path.
+        :param job_id: The job named in the request path.
+        :raises NotFound: When the job does not exist or belongs to another account.
+        """
         job = self.jobs.get(job_id)
         if job is None or self.account_of_job(job) != account_id:
             raise NotFound
         return job
 
     def run(self, account_id: int, run_id: int) -> Run:
-        """Return a run of an account or raise :class:`NotFound`."""
+        """Return a run of an account.
+
+        :param account_id: The account named in the request path.
+        :param run_id: The run named in the request path.
+        :raises NotFound: When the run does not exist or belongs to another account.
+        """
         run = self.runs.get(run_id)
         if run is None or run.account_id != account_id:
             raise NotFound
@@ -111,35 +111,17 @@ class State:
                 if trigger.get("generate_docs_override") is None
                 else trigger["generate_docs_override"]
             )
-            steps = list(
-                commands if commands is not None else trigger.get("steps_override") or job.execute_steps
-            )
-            if (
-                commands is None
-                and generate_docs
-                and not any(s.startswith("dbt docs generate") for s in steps)
-            ):
-                steps.append("dbt docs generate")
+            steps = list(commands) if commands is not None else _job_steps(job, trigger, generate_docs)
             outcome, failing = job.outcome, set(job.failing_nodes)
             if job.id in self.fail_next:
                 outcome, failing = "error", set(self.fail_next.pop(job.id))
-            trig = {
-                "id": run_id + 5_000_000,
-                "cause": trigger.get("cause", "Triggered via API"),
-                "job_definition_id": job.id,
-                "cause_category": trigger.get("cause_category", "api"),
-                "created_at": payloads.ts(now),
-                "updated_at": payloads.ts(now),
-            }
-            for key in _OVERRIDES:
-                trig[key] = trigger.get(key)
             run = Run(
                 id=run_id,
                 job_id=job.id,
                 account_id=self.account_of_job(job),
                 project_id=int(env["project_id"]),
                 environment_id=job.environment_id,
-                trigger=trig,
+                trigger=_trigger_record(run_id, job, trigger, now),
                 created=now,
                 commands=steps,
                 durations=(job.queued_seconds, job.starting_seconds, job.running_seconds),
@@ -182,7 +164,10 @@ class State:
             return new
 
     def cancel(self, run: Run) -> None:
-        """Cancel a run now; a finished run is left as it was."""
+        """Cancel a run now; a finished run is left as it was.
+
+        :param run: The run to cancel.
+        """
         self.complete(run, "cancelled", message="Cancelled by user")
 
     def complete(self, run: Run, status: int | str, message: str | None = None) -> None:
@@ -220,116 +205,12 @@ class State:
                     raise ValueError(f"outcome must be one of {OUTCOMES}")
                 setattr(job, key, list(value) if key == "failing_nodes" else value)
 
-    # ---- rendering ---------------------------------------------------------------------------------
-    def render_run(self, run: Run, related: set[str]) -> dict[str, Any]:
-        """Render a run as the API does, with the ``include_related`` objects asked for.
+    # ---- queries ---------------------------------------------------------------------------------------
+    def finished_steps(self, run: Run) -> list[StepView]:
+        """Return the steps of a completed run that wrote artifacts (none while the run is in progress).
 
         :param run: The run.
-        :param related: Names from ``include_related``.
-        :return: The payload.
         """
-        with self.lock:
-            now = self.clock.now()
-            status, dequeued, started, finished, steps = run.view(now)
-            ref = finished if finished is not None else now
-            saved = finished is not None and any(s.status in (SUCCESS, ERROR) for s in steps)
-            _, _, final_message = run.ending()
-            message = final_message if finished is not None else None
-            if status == ERROR and message is None and steps:
-                failed = [r for r in run.results(steps[-1]) if r.status in ("error", "fail")]
-                message = f"Failure in step {steps[-1].index}: " + (
-                    failed[0].message.splitlines()[0]
-                    if failed and failed[0].message
-                    else "dbt command failed"
-                )
-            job = self.jobs[run.job_id]
-            proj = self.projects[run.project_id]
-            env = self.environments[run.environment_id]
-            out: dict[str, Any] = {
-                "id": run.id,
-                "trigger_id": run.trigger["id"],
-                "account_id": run.account_id,
-                "environment_id": run.environment_id,
-                "project_id": run.project_id,
-                "job_definition_id": run.job_id,
-                "job_id": run.job_id,
-                "status": status,
-                "status_humanized": STATUS_NAMES[status],
-                "status_message": message,
-                "dbt_version": run.dbt_version,
-                "git_branch": run.git_branch if started is not None or finished is not None else None,
-                "git_sha": run.git_sha if started is not None or finished is not None else None,
-                "owner_thread_id": None,
-                "executed_by_thread_id": f"dbt-run-{run.id}" if started is not None else None,
-                "deferring_run_id": None,
-                "artifact_s3_path": f"prod/runs/{run.id}/artifacts/target" if saved else None,
-                "artifacts_saved": saved,
-                "has_docs_generated": bool(run.generate_docs and status == SUCCESS),
-                "has_sources_generated": False,
-                "notifications_sent": finished is not None,
-                "blocked_by": [],
-                "created_at": payloads.ts(run.created),
-                "updated_at": payloads.ts(min(now, finished) if finished is not None else now),
-                "dequeued_at": payloads.ts(dequeued),
-                "started_at": payloads.ts(started),
-                "finished_at": payloads.ts(finished),
-                "last_checked_at": payloads.ts(now),
-                "last_heartbeat_at": payloads.ts(now) if started is not None else None,
-                "should_start_at": None,
-                "trigger": dict(run.trigger) if "trigger" in related else None,
-                "job": payloads.job(job, run.account_id, proj, env, internal=True)
-                if "job" in related
-                else None,
-                "environment": payloads.environment(env, run.account_id, None)
-                if "environment" in related
-                else None,
-                "run_steps": [],
-                "status_humanized_detail": None,
-                "in_progress": status not in FINAL,
-                "is_complete": status in FINAL,
-                "is_success": status == SUCCESS,
-                "is_error": status == ERROR,
-                "is_cancelled": status == 30,
-                "is_running": payloads.is_running(status),
-                "duration": payloads.clock(ref - run.created),
-                "queued_duration": payloads.clock((started or ref) - run.created),
-                "run_duration": payloads.clock(ref - started if started is not None else 0),
-                "duration_humanized": payloads.humanize(ref - run.created),
-                "queued_duration_humanized": payloads.humanize((started or ref) - run.created),
-                "run_duration_humanized": payloads.humanize(ref - started if started is not None else 0),
-                "created_at_humanized": "just now",
-                "finished_at_humanized": "just now" if finished is not None else "0 minutes from now",
-                "retrying_run_id": run.retried_by,
-                "can_retry": status == ERROR and run.retried_by is None,
-                "retry_not_supported_reason": (
-                    "RETRY_NOT_FAILED_RUN"
-                    if status != ERROR
-                    else "RETRY_NOT_LATEST_RUN"
-                    if run.retried_by is not None
-                    else None
-                ),
-                "href": f"{self.base_url}/deploy/{run.account_id}/projects/{run.project_id}/runs/{run.id}/",
-                "used_repo_cache": False,
-            }
-            if "repository" in related:
-                out["repository"] = payloads.repository(proj)
-            if "audit" in related:
-                out["audit"] = None
-            if "run_steps" in related:
-                debug = "debug_logs" in related
-                out["run_steps"] = [
-                    payloads.run_step(run, s, self.step_logs(run, s), debug=debug) for s in steps
-                ]
-            return out
-
-    def step_logs(self, run: Run, step: StepView) -> str:
-        """Console log of a step (partial while it runs)."""
-        if step.end is None:
-            return f"Running with dbt={artifacts.DBT_VERSION}\nRegistered adapter: postgres=1.9.0\n"
-        return logs.step_logs(step.command, run.results(step), step.start, step.end, run.threads)
-
-    def finished_steps(self, run: Run) -> list[StepView]:
-        """Steps of a completed run that wrote artifacts (none while the run is in progress)."""
         with self.lock:
             _status, _, _, finished, steps = run.view(self.clock.now())
             if finished is None:
@@ -353,3 +234,24 @@ _OVERRIDES = (
     "steps_override",
 )
 TRIGGER_FIELDS = ("cause", *_OVERRIDES)
+
+
+def _job_steps(job: JobConfig, trigger: dict[str, Any], generate_docs: bool) -> list[str]:
+    steps = list(trigger.get("steps_override") or job.execute_steps)
+    if generate_docs and not any(s.startswith("dbt docs generate") for s in steps):
+        steps.append("dbt docs generate")
+    return steps
+
+
+def _trigger_record(run_id: int, job: JobConfig, trigger: dict[str, Any], now: float) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": run_id + 5_000_000,
+        "cause": trigger.get("cause", "Triggered via API"),
+        "job_definition_id": job.id,
+        "cause_category": trigger.get("cause_category", "api"),
+        "created_at": ts(now),
+        "updated_at": ts(now),
+    }
+    for key in _OVERRIDES:
+        record[key] = trigger.get(key)
+    return record
