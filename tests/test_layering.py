@@ -30,3 +30,18 @@ def _airflow_imports(path):
 )
 def test_low_layers_import_only_the_exception_base(path):
     assert set(_airflow_imports(path)) <= ALLOWED
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*PACKAGE.glob("_transport/*.py"), *PACKAGE.glob("api/*.py")]),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_low_layers_never_import_the_package_root(path):
+    """The package root sits above every layer; importing it from below would run an arrow upward."""
+    roots = [
+        node
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module == "airflow_dbtcloud"
+    ]
+    assert roots == []

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying, Retrying
+from tenacity import AsyncRetrying, Retrying, retry_if_exception
 
 from airflow_dbtcloud._transport.aio import AiohttpExecutor
 from airflow_dbtcloud._transport.config import ClientConfig
 from airflow_dbtcloud._transport.errors import DbtCloudError
 from airflow_dbtcloud._transport.flow import adrive, drive
-from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Batch, Flow, Step, checked
-from airflow_dbtcloud._transport.retry import final_error, retry_arguments
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Batch, Flow, Step, raise_for_status
+from airflow_dbtcloud._transport.retry import final_error, retry_arguments, should_retry
 from airflow_dbtcloud._transport.sync import RequestsExecutor
 
 __all__ = ["AsyncClient", "SyncClient"]
@@ -42,10 +42,31 @@ class SyncClient:
         :return: The successful answer.
         :raises DbtCloudError: The mapped error once retrying is over.
         """
+        return self.retrying(request, lambda: raise_for_status(request, self.executor.exchange(request)))
+
+    def retrying(
+        self,
+        request: ApiRequest,
+        attempt: Callable[[], T],
+        only: Callable[[BaseException], bool] | None = None,
+    ) -> T:
+        """
+        Run ``attempt`` under the retry policy of ``request``.
+
+        :param request: What ``attempt`` sends; its kind decides what may be retried.
+        :param attempt: Makes one attempt and returns its result.
+        :param only: Retry only errors this predicate accepts (others are raised at once), for an
+            attempt whose own steps already retry the rest.
+        :return: The first successful attempt's result.
+        :raises DbtCloudError: The mapped error once retrying is over.
+        """
+        arguments = retry_arguments(self.config.retry, request, self.retry_overrides)
+        if only is not None:
+            arguments["retry"] = retry_if_exception(lambda exc: only(exc) and should_retry(request, exc))
         try:
-            for attempt in Retrying(**retry_arguments(self.config.retry, request, self.retry_overrides)):
-                with attempt:
-                    return checked(request, self.executor.exchange(request))
+            for tried in Retrying(**arguments):
+                with tried:
+                    return attempt()
         except DbtCloudError as exc:
             error = final_error(request, exc)
             if error is exc:
@@ -102,7 +123,7 @@ class AsyncClient:
                 **retry_arguments(self.config.retry, request, self.retry_overrides)
             ):
                 with attempt:
-                    return checked(request, await self.executor.exchange(request))
+                    return raise_for_status(request, await self.executor.exchange(request))
         except DbtCloudError as exc:
             error = final_error(request, exc)
             if error is exc:

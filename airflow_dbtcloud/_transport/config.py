@@ -64,6 +64,7 @@ class ClientConfig:
     :param page_size: Items per page on list endpoints (dbt Cloud caps it at 100).
     :param max_concurrency: Concurrent requests the async path runs for one batch of pages or files.
     :param chunk_size: Bytes per chunk when streaming an artifact to a file.
+    :param user_agent: The ``User-Agent`` header, naming the client and its version.
     """
 
     base_url: str
@@ -78,6 +79,7 @@ class ClientConfig:
     page_size: int = 100
     max_concurrency: int = 4
     chunk_size: int = 1024 * 1024
+    user_agent: str = "airflow-dbtcloud"
 
     @property
     def default_account_id(self) -> int:
@@ -193,6 +195,7 @@ def config_from_connection(
     timeout_seconds: float | None = None,
     retry_limit: int | None = None,
     retry_delay: float | None = None,
+    user_agent: str = "airflow-dbtcloud",
 ) -> ClientConfig:
     """
     Build the client configuration from a connection's fields and the hook's arguments.
@@ -210,6 +213,7 @@ def config_from_connection(
     :param timeout_seconds: Read timeout in seconds (and connect timeout, if smaller).
     :param retry_limit: Total attempts per request.
     :param retry_delay: Base of the exponential backoff in seconds.
+    :param user_agent: The ``User-Agent`` header to send.
     :raises DbtCloudConfigError: When the token is missing or a setting is invalid.
     """
     extra = extra or {}
@@ -245,4 +249,5 @@ def config_from_connection(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retry=retry,
+        user_agent=user_agent,
     )

@@ -12,6 +12,7 @@
      |    +-- DbtCloudServerError       5xx
      +-- DbtCloudTransportError       no usable answer: refused, reset, timed out, truncated
      +-- DbtCloudRunMayExistError     a run-starting POST failed after it may have reached dbt Cloud
+     +-- DbtCloudPayloadError         dbt Cloud answered 2xx with a body that is not what the API documents
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "DbtCloudConfigError",
     "DbtCloudError",
     "DbtCloudNotFoundError",
+    "DbtCloudPayloadError",
     "DbtCloudRateLimitError",
     "DbtCloudRunMayExistError",
     "DbtCloudServerError",
@@ -178,6 +180,20 @@ class DbtCloudRunMayExistError(DbtCloudError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.method, self.path, self.reason))
+
+
+class DbtCloudPayloadError(DbtCloudError):
+    """dbt Cloud answered with success but the body is not shaped as the API documents it.
+
+    :param problem: What was wrong with the body, e.g. "the run's id must be an integer, got None".
+    """
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"Unexpected answer from dbt Cloud: {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problem,))
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -1,19 +1,24 @@
-"""The two drivers that run flows: the only loop written once per I/O style."""
+"""The two drivers that run flows: the only loop written once per I/O style.
+
+A flow is a generator that yields steps and receives their results. The HTTP flows of
+:mod:`airflow_dbtcloud.api` yield requests; the run lifecycle yields calls of the hook's public methods.
+Both run through these two drivers, each with its own ``send``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 from airflow_dbtcloud._transport.errors import DbtCloudError
-from airflow_dbtcloud._transport.request import Flow, Step
 
 __all__ = ["adrive", "drive"]
 
+S = TypeVar("S")
 T = TypeVar("T")
 
 
-def drive(flow: Flow[T], send: Callable[[Step], Any]) -> T:
+def drive(flow: Generator[S, Any, T], send: Callable[[S], Any]) -> T:
     """
     Run a flow synchronously.
 
@@ -21,7 +26,7 @@ def drive(flow: Flow[T], send: Callable[[Step], Any]) -> T:
     a 404 into None) or let it propagate.
 
     :param flow: The flow to run.
-    :param send: Sends one step and returns its response (a list of responses for a batch).
+    :param send: Carries out one step and returns its result.
     :return: The flow's result.
     """
     reply: Any = None
@@ -37,12 +42,12 @@ def drive(flow: Flow[T], send: Callable[[Step], Any]) -> T:
             reply, error = None, exc
 
 
-async def adrive(flow: Flow[T], asend: Callable[[Step], Awaitable[Any]]) -> T:
+async def adrive(flow: Generator[S, Any, T], asend: Callable[[S], Awaitable[Any]]) -> T:
     """
     Run a flow on the event loop; the twin of :func:`drive`.
 
     :param flow: The flow to run.
-    :param asend: Sends one step and returns its response (a list of responses for a batch).
+    :param asend: Carries out one step and returns its result.
     :return: The flow's result.
     """
     reply: Any = None

@@ -7,7 +7,6 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias, TypeVar
 
-from airflow_dbtcloud import __version__
 from airflow_dbtcloud._transport.config import ClientConfig
 from airflow_dbtcloud._transport.errors import error_for_status
 
@@ -19,17 +18,15 @@ __all__ = [
     "Flow",
     "Step",
     "auth_value",
-    "checked",
     "decode_body",
     "default_headers",
     "encode_params",
-    "one",
+    "raise_for_status",
+    "single",
 ]
 
 #: A decoded JSON value; the only place ``Any`` stands for API data.
 JSON: TypeAlias = Any
-
-USER_AGENT = f"airflow-dbtcloud/{__version__}"
 
 ParamValue: TypeAlias = str | int | float | bool | Sequence[str | int] | None
 
@@ -68,6 +65,8 @@ class ApiRequest:
     :param resource: What the path names, for error messages (e.g. ``"run 5 in account 1"``).
     :param destination: Where to stream the body (a path or an ``ObjectStoragePath``) instead of
         parsing it; None to parse it as JSON.
+    :param stream: Leave a successful answer's body unread in ``ApiResponse.raw`` for the caller to
+        stream (sync path only); error answers are still read, to report them.
     """
 
     method: str
@@ -77,6 +76,7 @@ class ApiRequest:
     starts_run: bool = False
     resource: str | None = None
     destination: Any = field(default=None, compare=False)
+    stream: bool = False
 
     @property
     def is_safe(self) -> bool:
@@ -181,7 +181,7 @@ def default_headers(config: ClientConfig) -> dict[str, str]:
     """
     return {
         "Authorization": auth_value(config.token),
-        "User-Agent": USER_AGENT,
+        "User-Agent": config.user_agent,
         "Accept": "application/json",
     }
 
@@ -201,7 +201,7 @@ def decode_body(content: bytes, secret: str) -> tuple[JSON, str]:
         return None, content.decode("utf-8", errors="replace").replace(secret, "***")
 
 
-def checked(request: ApiRequest, response: ApiResponse) -> ApiResponse:
+def raise_for_status(request: ApiRequest, response: ApiResponse) -> ApiResponse:
     """
     Return the response, or raise the exception its status maps to.
 
@@ -215,9 +215,9 @@ def checked(request: ApiRequest, response: ApiResponse) -> ApiResponse:
     return response
 
 
-def one(request: ApiRequest) -> Flow[ApiResponse]:
+def single(request: ApiRequest) -> Flow[ApiResponse]:
     """
-    Send a single request from a flow: ``response = yield from one(request)``.
+    Send a single request from a flow: ``response = yield from single(request)``.
 
     :param request: The request.
     :return: Its response, typed.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
@@ -10,7 +12,7 @@ from airflow_dbtcloud._transport.errors import DbtCloudTransportError
 from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, decode_body, default_headers
 from airflow_dbtcloud._transport.sinks import open_sink
 
-__all__ = ["RequestsExecutor", "new_session"]
+__all__ = ["RequestsExecutor", "copy_body", "new_session"]
 
 
 def new_session(config: ClientConfig) -> requests.Session:
@@ -91,15 +93,16 @@ class RequestsExecutor:
                 params=request.params,
                 json=request.json,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
-                stream=request.destination is not None,
+                stream=request.destination is not None or request.stream,
                 # Explicit, or requests lets REQUESTS_CA_BUNDLE from the environment win over the session.
                 verify=self.config.ca_bundle or True,
             )
+            if request.stream and response.status_code < 400:
+                # The caller reads the body (see copy_body); reading it releases the connection.
+                return ApiResponse(response.status_code, dict(response.headers), raw=response)
             with response:
                 if request.destination is not None and response.status_code < 400:
-                    with open_sink(request.destination) as sink:
-                        for chunk in response.iter_content(chunk_size=self.config.chunk_size):
-                            sink.write(chunk)
+                    copy_body(request, response, request.destination, self.config.chunk_size)
                     return ApiResponse(response.status_code, dict(response.headers), raw=response)
                 body, text = decode_body(response.content, self.config.token)
         except requests.RequestException as exc:
@@ -109,3 +112,26 @@ class RequestsExecutor:
     def close(self) -> None:
         """Close the session's pooled connections."""
         self.session.close()
+
+
+def copy_body(request: ApiRequest, response: requests.Response, destination: Any, chunk_size: int) -> None:
+    """
+    Copy an unread response body to a file or object storage path, chunk by chunk.
+
+    The destination appears whole or not at all; memory stays bounded by ``chunk_size``.
+
+    :param request: The request that was answered (named in errors).
+    :param response: A response sent with ``stream=True`` whose body has not been read.
+    :param destination: A local path or an ``ObjectStoragePath``.
+    :param chunk_size: Bytes per chunk.
+    :raises DbtCloudTransportError: When the body is cut short (kind ``truncated``: worth retrying).
+    """
+    try:
+        with response, open_sink(destination) as sink:
+            for chunk in response.iter_content(chunk_size=chunk_size):
+                sink.write(chunk)
+    except requests.RequestException as exc:
+        root = _causes(exc)[-1]
+        raise DbtCloudTransportError(
+            request.method, request.path, "truncated", True, f"{type(root).__name__}: {root}"
+        ) from exc

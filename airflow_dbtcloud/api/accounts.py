@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Flow, one
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Flow, single
 from airflow_dbtcloud.api.paths import v2
 
 __all__ = ["get_account", "list_accounts"]
@@ -10,7 +10,7 @@ __all__ = ["get_account", "list_accounts"]
 
 def list_accounts() -> Flow[ApiResponse]:
     """List the accounts the token may access (one request, as dbt Cloud does not page it)."""
-    return (yield from one(ApiRequest("GET", v2(None), resource="the accounts list")))
+    return (yield from single(ApiRequest("GET", v2(None), resource="the accounts list")))
 
 
 def get_account(account_id: int) -> Flow[ApiResponse]:
@@ -19,4 +19,4 @@ def get_account(account_id: int) -> Flow[ApiResponse]:
 
     :param account_id: The account.
     """
-    return (yield from one(ApiRequest("GET", v2(account_id), resource=f"account {account_id}")))
+    return (yield from single(ApiRequest("GET", v2(account_id), resource=f"account {account_id}")))

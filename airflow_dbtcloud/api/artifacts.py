@@ -5,16 +5,31 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from airflow_dbtcloud._transport.errors import DbtCloudNotFoundError
-from airflow_dbtcloud._transport.request import JSON, ApiRequest, ApiResponse, Batch, Flow, encode_params, one
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Batch, Flow, encode_params, single
 from airflow_dbtcloud.api.paths import v2
 
-__all__ = ["download_artifact", "get_artifact", "get_artifact_json", "get_artifacts", "list_artifacts"]
+__all__ = ["artifact_request", "download_artifact", "get_artifact", "get_artifacts", "list_artifacts"]
 
 
-def _request(
-    account_id: int, run_id: int, path: str | None, step: int | None, destination: Any = None
+def artifact_request(
+    account_id: int,
+    run_id: int,
+    path: str | None,
+    step: int | None = None,
+    *,
+    destination: Any = None,
+    stream: bool = False,
 ) -> ApiRequest:
+    """
+    Describe a request for a run's artifact list (``path`` None) or one artifact file.
+
+    :param account_id: The account.
+    :param run_id: The run.
+    :param path: Path under ``target/``; None for the list.
+    :param step: The step index (from 1); None for the last step.
+    :param destination: Where the async path streams the body to, if anywhere.
+    :param stream: Leave the body unread for the caller to stream (sync path).
+    """
     parts: tuple[object, ...] = ("runs", run_id, "artifacts")
     url = v2(account_id, *parts)
     if path is not None:
@@ -28,6 +43,7 @@ def _request(
         encode_params({"step": step}),
         resource=f"{what}{step_text} in account {account_id}",
         destination=destination,
+        stream=stream,
     )
 
 
@@ -39,19 +55,22 @@ def list_artifacts(account_id: int, run_id: int, step: int | None = None) -> Flo
     :param run_id: The run.
     :param step: The step index (from 1); None for the last step.
     """
-    return (yield from one(_request(account_id, run_id, None, step)))
+    return (yield from single(artifact_request(account_id, run_id, None, step)))
 
 
-def get_artifact(account_id: int, run_id: int, path: str, step: int | None = None) -> Flow[ApiResponse]:
+def get_artifact(
+    account_id: int, run_id: int, path: str, step: int | None = None, stream: bool = False
+) -> Flow[ApiResponse]:
     """
-    Fetch one artifact into memory (for small files; use :func:`download_artifact` for large ones).
+    Fetch one artifact: read into memory, or (``stream``) with its body left for the caller to stream.
 
     :param account_id: The account.
     :param run_id: The run.
     :param path: Path under ``target/``, e.g. ``run_results.json``.
     :param step: The step index; None for the last step.
+    :param stream: Leave the body unread (sync path).
     """
-    return (yield from one(_request(account_id, run_id, path, step)))
+    return (yield from single(artifact_request(account_id, run_id, path, step, stream=stream)))
 
 
 def get_artifacts(
@@ -65,24 +84,8 @@ def get_artifacts(
     :param paths: Paths under ``target/``.
     :param step: The step index; None for the last step.
     """
-    responses = yield Batch.of(_request(account_id, run_id, path, step) for path in paths)
+    responses = yield Batch.of(artifact_request(account_id, run_id, path, step) for path in paths)
     return dict(zip(paths, responses, strict=True))
-
-
-def get_artifact_json(account_id: int, run_id: int, path: str, step: int | None = None) -> Flow[JSON]:
-    """
-    Fetch and decode a JSON artifact, or None when the run has no such artifact.
-
-    :param account_id: The account.
-    :param run_id: The run.
-    :param path: Path under ``target/``.
-    :param step: The step index; None for the last step.
-    """
-    try:
-        response = yield _request(account_id, run_id, path, step)
-    except DbtCloudNotFoundError:
-        return None
-    return response.body
 
 
 def download_artifact(
@@ -98,5 +101,5 @@ def download_artifact(
     :param step: The step index; None for the last step.
     :return: ``destination``.
     """
-    yield _request(account_id, run_id, path, step, destination)
+    yield artifact_request(account_id, run_id, path, step, destination=destination)
     return destination

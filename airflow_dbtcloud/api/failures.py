@@ -1,7 +1,8 @@
 """What went wrong in a run, as the task log shows it: failed steps and a table of failed nodes.
 
-Pure functions of API payloads (a run with ``run_steps`` and a parsed ``run_results.json``); the hook
-fetches them and every waiter (hook, operator, sensor) renders the same report.
+Pure functions of a :class:`~airflow_dbtcloud.api.run_state.RunState` (with its steps) and a parsed
+``run_results.json``; the hook fetches them and every waiter (hook, operator, sensor) logs the same
+report.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_dbtcloud.api.run_state import RunState
 from airflow_dbtcloud.api.status import status_name
 
 __all__ = [
@@ -23,7 +25,6 @@ __all__ = [
 
 #: Node statuses in ``run_results.json`` that count as failures.
 FAILED_NODE_STATUSES = frozenset({"error", "fail", "runtime error"})
-_STEP_FAILED = frozenset({20, 30})
 _MESSAGE_WIDTH = 100
 _LOG_TAIL_LINES = 8
 
@@ -123,27 +124,23 @@ def _one_line(text: Any) -> str:
     return flat if len(flat) <= _MESSAGE_WIDTH else flat[: _MESSAGE_WIDTH - 1] + "…"
 
 
-def failed_steps(run: Mapping[str, Any]) -> list[FailedStep]:
-    """Pick the steps that errored or were cancelled from a run with ``run_steps``.
+def failed_steps(run: RunState) -> list[FailedStep]:
+    """Pick the steps that errored or were cancelled.
 
-    :param run: The run, fetched with ``include_related=("run_steps",)``.
+    :param run: The run, fetched with ``include_related=["run_steps"]``.
     :return: The failed steps in order.
     """
-    steps = []
-    for step in run.get("run_steps") or []:
-        if step.get("status") not in _STEP_FAILED:
-            continue
-        logs = str(step.get("logs") or "").strip().splitlines()
-        steps.append(
-            FailedStep(
-                index=int(step.get("index") or 0),
-                name=str(step.get("name") or "?"),
-                status=str(step.get("status_humanized") or status_name(step.get("status"))),
-                duration=step.get("duration_humanized") or step.get("duration"),
-                log_tail=tuple(logs[-_LOG_TAIL_LINES:]),
-            )
+    return [
+        FailedStep(
+            index=step.index,
+            name=step.name,
+            status=step.status_humanized or status_name(step.status),
+            duration=step.duration,
+            log_tail=tuple(step.logs.strip().splitlines()[-_LOG_TAIL_LINES:]),
         )
-    return steps
+        for step in run.steps
+        if step.failed
+    ]
 
 
 def failed_nodes(run_results: Any) -> list[FailedNode]:

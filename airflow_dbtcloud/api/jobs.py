@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow_dbtcloud._transport.errors import DbtCloudConfigError, DbtCloudError
 from airflow_dbtcloud._transport.pagination import paginate
-from airflow_dbtcloud._transport.request import JSON, ApiRequest, ApiResponse, Flow, encode_params, one
-from airflow_dbtcloud.api import projects
+from airflow_dbtcloud._transport.request import JSON, ApiRequest, ApiResponse, Flow, encode_params, single
 from airflow_dbtcloud.api.paths import v2
 
 __all__ = [
     "CAUSE_MAX_LENGTH",
+    "TYPED_OVERRIDES",
     "DbtCloudResourceLookupError",
+    "exactly_one",
     "get_job",
-    "job_by_name",
     "list_jobs",
+    "merge_overrides",
     "rerun_job",
     "trigger_body",
     "trigger_fields",
@@ -44,6 +45,18 @@ TRIGGER_FIELDS: dict[str, tuple[type, ...]] = {
     "timeout_seconds_override": (int,),
     "steps_override": (list, tuple),
 }
+
+
+#: The trigger fields the run operator also takes as parameters of their own.
+TYPED_OVERRIDES = (
+    "git_branch",
+    "git_sha",
+    "threads_override",
+    "target_name_override",
+    "dbt_version_override",
+    "generate_docs_override",
+    "timeout_seconds_override",
+)
 
 
 class DbtCloudResourceLookupError(DbtCloudError):
@@ -117,6 +130,24 @@ def trigger_fields(
     return body
 
 
+def merge_overrides(additional_run_config: dict[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Merge the trigger fields given as parameters of their own into ``additional_run_config``.
+
+    :param additional_run_config: The fields given as a dict.
+    :param typed: The :data:`TYPED_OVERRIDES` given as parameters; None means unset.
+    :return: ``additional_run_config`` itself when no typed field is set, else a merged copy.
+    :raises DbtCloudConfigError: When a field is set in both places.
+    """
+    chosen = {name: value for name, value in typed.items() if value is not None}
+    if not chosen:
+        return additional_run_config
+    clash = sorted(set(chosen) & set(additional_run_config))
+    if clash:
+        raise DbtCloudConfigError(f"additional_run_config repeats {clash}; set each field in one place only.")
+    return {**additional_run_config, **chosen}
+
+
 def trigger_body(
     cause: str,
     steps_override: Sequence[str] | None = None,
@@ -179,7 +210,7 @@ def get_job(account_id: int, job_id: int) -> Flow[ApiResponse]:
     request = ApiRequest(
         "GET", v2(account_id, "jobs", job_id), resource=f"job {job_id} in account {account_id}"
     )
-    return (yield from one(request))
+    return (yield from single(request))
 
 
 def trigger_run(account_id: int, job_id: int, body: Mapping[str, JSON]) -> Flow[ApiResponse]:
@@ -197,7 +228,7 @@ def trigger_run(account_id: int, job_id: int, body: Mapping[str, JSON]) -> Flow[
         starts_run=True,
         resource=f"job {job_id} in account {account_id}",
     )
-    return (yield from one(request))
+    return (yield from single(request))
 
 
 def rerun_job(account_id: int, job_id: int) -> Flow[ApiResponse]:
@@ -213,49 +244,21 @@ def rerun_job(account_id: int, job_id: int) -> Flow[ApiResponse]:
         starts_run=True,
         resource=f"job {job_id} in account {account_id}",
     )
-    return (yield from one(request))
+    return (yield from single(request))
 
 
-def _exact(pages: list[ApiResponse], name: str) -> list[dict[str, Any]]:
-    return [item for page in pages for item in (page.data or []) if item.get("name") == name]
+def exactly_one(pages: Iterable[Any], name: str | None, message: str) -> dict[str, Any]:
+    """
+    Pick the one item of some list pages whose ``name`` is exactly ``name``.
 
-
-def _only(matches: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    :param pages: The ``data`` lists of each page.
+    :param name: The exact name to match.
+    :param message: The error message, with ``{count}`` for the number of matches, e.g.
+        ``"Found {count} projects with name `jaffle`."``.
+    :return: The item.
+    :raises DbtCloudResourceLookupError: When no item, or more than one, has that name.
+    """
+    matches = [item for page in pages for item in (page or []) if item.get("name") == name]
     if len(matches) != 1:
-        ids = ", ".join(str(item.get("id")) for item in matches)
-        found = f" (ids {ids})" if matches else ""
-        raise DbtCloudResourceLookupError(f"Found {len(matches)} {what}{found}; expected exactly one.")
-    return matches[0]
-
-
-def job_by_name(
-    account_id: int, project_name: str, environment_name: str, job_name: str
-) -> Flow[dict[str, Any]]:
-    """
-    Find a job by the exact names of its project, environment and itself.
-
-    :param account_id: The account.
-    :param project_name: The project's exact name.
-    :param environment_name: The environment's exact name.
-    :param job_name: The job's exact name.
-    :return: The job.
-    :raises DbtCloudResourceLookupError: When no or several projects, environments or jobs match.
-    """
-    project = _only(
-        _exact((yield from projects.list_projects(account_id, project_name)), project_name),
-        f"projects named {project_name!r} in account {account_id}",
-    )
-    environment = _only(
-        _exact(
-            (yield from projects.list_environments(account_id, project["id"], environment_name)),
-            environment_name,
-        ),
-        f"environments named {environment_name!r} in project {project_name!r}",
-    )
-    pages = yield from list_jobs(
-        account_id, project_id=project["id"], environment_id=environment["id"], name_contains=job_name
-    )
-    return _only(
-        _exact(pages, job_name),
-        f"jobs named {job_name!r} in environment {environment_name!r} of project {project_name!r}",
-    )
+        raise DbtCloudResourceLookupError(message.replace("{count}", str(len(matches))))
+    return dict(matches[0])

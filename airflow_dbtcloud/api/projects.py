@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow_dbtcloud._transport.pagination import paginate
-from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Flow, encode_params, one
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Flow, encode_params, single
 from airflow_dbtcloud.api.paths import v3
 
 __all__ = ["get_environment", "get_project", "list_environments", "list_projects"]
@@ -33,7 +33,7 @@ def get_project(account_id: int, project_id: int) -> Flow[ApiResponse]:
     :param project_id: The project.
     """
     resource = f"project {project_id} in account {account_id}"
-    return (yield from one(ApiRequest("GET", v3(account_id, "projects", project_id), resource=resource)))
+    return (yield from single(ApiRequest("GET", v3(account_id, "projects", project_id), resource=resource)))
 
 
 def list_environments(
@@ -65,4 +65,4 @@ def get_environment(account_id: int, project_id: int, environment_id: int) -> Fl
     """
     path = v3(account_id, "projects", project_id, "environments", environment_id)
     resource = f"environment {environment_id} of project {project_id} in account {account_id}"
-    return (yield from one(ApiRequest("GET", path, resource=resource)))
+    return (yield from single(ApiRequest("GET", path, resource=resource)))

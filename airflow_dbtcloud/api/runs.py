@@ -7,7 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow_dbtcloud._transport.pagination import paginate
-from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Flow, ParamValue, encode_params, one
+from airflow_dbtcloud._transport.request import (
+    ApiRequest,
+    ApiResponse,
+    Flow,
+    ParamValue,
+    encode_params,
+    single,
+)
 from airflow_dbtcloud.api.paths import v2
 
 __all__ = ["cancel_run", "get_run", "get_runs", "list_runs", "related", "retry_run"]
@@ -70,7 +77,7 @@ def get_runs(account_id: int, payload: Mapping[str, Any] | None = None) -> Flow[
     request = ApiRequest(
         "GET", v2(account_id, "runs"), encode_params(payload), resource=f"runs of account {account_id}"
     )
-    return (yield from one(request))
+    return (yield from single(request))
 
 
 def get_run(account_id: int, run_id: int, include_related: Iterable[str] | None = None) -> Flow[ApiResponse]:
@@ -87,7 +94,7 @@ def get_run(account_id: int, run_id: int, include_related: Iterable[str] | None 
         encode_params(related(include_related)),
         resource=_run_resource(account_id, run_id),
     )
-    return (yield from one(request))
+    return (yield from single(request))
 
 
 def cancel_run(account_id: int, run_id: int) -> Flow[ApiResponse]:
@@ -98,7 +105,7 @@ def cancel_run(account_id: int, run_id: int) -> Flow[ApiResponse]:
     :param run_id: The run.
     """
     path = v2(account_id, "runs", run_id, "cancel")
-    return (yield from one(ApiRequest("POST", path, resource=_run_resource(account_id, run_id))))
+    return (yield from single(ApiRequest("POST", path, resource=_run_resource(account_id, run_id))))
 
 
 def retry_run(account_id: int, run_id: int) -> Flow[ApiResponse]:
@@ -110,5 +117,7 @@ def retry_run(account_id: int, run_id: int) -> Flow[ApiResponse]:
     """
     path = v2(account_id, "runs", run_id, "retry")
     return (
-        yield from one(ApiRequest("POST", path, starts_run=True, resource=_run_resource(account_id, run_id)))
+        yield from single(
+            ApiRequest("POST", path, starts_run=True, resource=_run_resource(account_id, run_id))
+        )
     )

@@ -29,14 +29,13 @@ class DbtCloudJobRunStatus(Enum):
         """
         Validate that the statuses are known run status values.
 
-        :param statuses: One status value or several.
-        :raises ValueError: When any value is not a run status.
+        :param statuses: One status value, or a sequence or set of them.
+        :raises ValueError: For the first value that is not a run status, with the standard ``Enum``
+            message (``"42 is not a valid DbtCloudJobRunStatus"``).
         """
         values = [statuses] if isinstance(statuses, int) else list(statuses)
-        known = {member.value for member in cls if isinstance(member.value, int)}
-        unknown = [value for value in values if value not in known]
-        if unknown:
-            raise ValueError(f"Invalid dbt Cloud run status(es) {unknown}; valid values are {sorted(known)}")
+        for value in values:
+            cls(value)
 
     @classmethod
     def is_terminal(cls, status: int) -> bool:
@@ -44,11 +43,14 @@ class DbtCloudJobRunStatus(Enum):
         Tell whether a status is final (success, error or cancelled).
 
         :param status: A run status value.
+        :raises ValueError: When the value is not a run status.
         """
+        cls.check_is_valid(status)
         return status in cls.TERMINAL_STATUSES.value
 
 
 _OUTCOMES: dict[int, RunOutcome] = {10: "success", 20: "error", 30: "cancelled"}
+_CODES = frozenset(member.value for member in DbtCloudJobRunStatus if isinstance(member.value, int))
 
 
 def classify(status: int) -> RunOutcome:
@@ -59,7 +61,9 @@ def classify(status: int) -> RunOutcome:
     :return: ``"pending"`` while the run can still change, else how it ended.
     :raises ValueError: When the value is not a run status.
     """
-    DbtCloudJobRunStatus.check_is_valid(status)
+    if status not in _CODES:
+        DbtCloudJobRunStatus.check_is_valid(status)  # raises for an unknown value
+        raise ValueError(f"{status!r} is not a single dbt Cloud run status")
     return _OUTCOMES.get(status, "pending")
 
 

@@ -1,4 +1,8 @@
-"""Typed views of the API payload fields this provider reads. Results stay plain dicts."""
+"""The fields of dbt Cloud's payloads this provider reads, as ``TypedDict``s.
+
+They describe the JSON as it arrives; :class:`~airflow_dbtcloud.api.run_state.RunState` is the typed
+value the rest of the provider works with.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class RunStep(TypedDict, total=False):
     started_at: str | None
     finished_at: str | None
     duration: str | None
+    duration_humanized: str | None
 
 
 class RunTrigger(TypedDict, total=False):
@@ -51,9 +56,16 @@ class Run(TypedDict, total=False):
     href: str
     in_progress: bool
     is_complete: bool
+    retrying_run_id: int | None
+    can_retry: bool
+    retry_not_supported_reason: str | None
+    artifacts_saved: bool
+    git_branch: str | None
+    git_sha: str | None
     created_at: str
     started_at: str | None
     finished_at: str | None
+    duration: str | None
     duration_humanized: str
     trigger: RunTrigger
     run_steps: list[RunStep]

@@ -2,24 +2,34 @@
 
 Every name of ``airflow.providers.dbt.cloud.hooks.dbt`` exists here with the same parameters, defaults
 and return types, so switching is a change of imports. Reference methods return ``requests.Response``
-objects (lists of them for lists) as the official hook does; the ``*_data`` methods and the other new
-methods return plain dicts and are what this provider's operators, sensor and trigger use.
+objects (lists of them for lists) as the official hook does.
+
+These public methods are also the seam of this provider: the operators, the sensor and the trigger reach
+dbt Cloud only through them (see :mod:`airflow_dbtcloud.api.calls`), so a test that patches, say,
+``DbtCloudHook.trigger_job_run`` controls what the operators do. The few methods without a reference
+twin (``retry_run``, the ``a*`` async twins, ``download_job_run_artifact``, ``get_failure_report``,
+``get_run_state``) are built the same way.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property, wraps
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 from urllib.parse import urlsplit
 
+import requests
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import amask_secret, mask_secret
 from requests.auth import AuthBase
 
+from airflow_dbtcloud import __version__
 from airflow_dbtcloud._transport.aio import AiohttpExecutor
 from airflow_dbtcloud._transport.client import AsyncClient, SyncClient
 from airflow_dbtcloud._transport.config import ClientConfig, config_from_connection
@@ -30,6 +40,7 @@ from airflow_dbtcloud._transport.errors import (
     DbtCloudConfigError,
     DbtCloudError,
     DbtCloudNotFoundError,
+    DbtCloudPayloadError,
     DbtCloudRateLimitError,
     DbtCloudRunMayExistError,
     DbtCloudServerError,
@@ -37,39 +48,54 @@ from airflow_dbtcloud._transport.errors import (
 )
 from airflow_dbtcloud._transport.request import Flow, auth_value, default_headers
 from airflow_dbtcloud._transport.retry import is_transient_error
-from airflow_dbtcloud._transport.sync import RequestsExecutor, new_session
-from airflow_dbtcloud.api import accounts, jobs, projects, runs
+from airflow_dbtcloud._transport.sync import RequestsExecutor, copy_body, new_session
+from airflow_dbtcloud.api import accounts, calls, jobs, projects, runs
 from airflow_dbtcloud.api import artifacts as artifact_files
 from airflow_dbtcloud.api.failures import FailedNode, FailureReport, failed_nodes, failed_steps
-from airflow_dbtcloud.api.jobs import CAUSE_MAX_LENGTH, DbtCloudResourceLookupError
-from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, classify, status_name
+from airflow_dbtcloud.api.jobs import CAUSE_MAX_LENGTH, DbtCloudResourceLookupError, exactly_one
+from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, status_name
+from airflow_dbtcloud.api.waiting import (
+    DEFAULT_ERROR_BUDGET,
+    TRIGGER_EVENT_STATUSES,
+    DbtCloudTriggerEventException,
+    Waiter,
+    validate_execute_complete_event,
+)
 
 if TYPE_CHECKING:
     from requests import PreparedRequest, Response, Session
 
 __all__ = [
     "DBT_CAUSE_MAX_LENGTH",
+    "TRIGGER_EVENT_STATUSES",
     "DbtCloudApiError",
     "DbtCloudAuthError",
     "DbtCloudBadRequestError",
     "DbtCloudConfigError",
     "DbtCloudError",
     "DbtCloudHook",
+    "DbtCloudJobRunCancelledError",
     "DbtCloudJobRunException",
+    "DbtCloudJobRunFailedError",
     "DbtCloudJobRunStatus",
+    "DbtCloudJobRunTimeoutError",
     "DbtCloudNotFoundError",
+    "DbtCloudPayloadError",
     "DbtCloudRateLimitError",
     "DbtCloudResourceLookupError",
     "DbtCloudRunMayExistError",
     "DbtCloudServerError",
     "DbtCloudTransportError",
+    "DbtCloudTriggerEventException",
     "JobRunInfo",
     "T",
     "TokenAuth",
-    "classify",
     "fallback_to_default_account",
+    "get_async_connection",
     "is_transient_error",
     "provide_account_id",
+    "validate_execute_complete_event",
 ]
 
 #: The longest ``cause`` dbt Cloud accepts.
@@ -80,6 +106,27 @@ T = TypeVar("T", bound=Any)
 
 class DbtCloudJobRunException(DbtCloudError):
     """A dbt Cloud job run ended in a status other than the one expected, or did not end in time."""
+
+
+class DbtCloudJobRunFailedError(DbtCloudJobRunException):
+    """
+    A run ended in a status the waiter did not expect (error or cancelled, usually).
+
+    :param message: The message, with the failure report when one was gathered.
+    :param status: The status code the run ended with.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class DbtCloudJobRunTimeoutError(DbtCloudJobRunException):
+    """A wait for a run ended because its timeout passed while the run was still going."""
+
+
+class DbtCloudJobRunCancelledError(DbtCloudJobRunFailedError, AirflowFailException):
+    """A run was cancelled in dbt Cloud: the task fails without using its remaining retries."""
 
 
 class JobRunInfo(TypedDict):
@@ -127,12 +174,11 @@ def _account_binder(func: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict
 
 def fallback_to_default_account(func: T) -> T:
     """
-    Provide a fallback value for ``account_id``.
+    Fill in ``account_id`` from the connection's login when the caller left it out or passed None.
 
-    If the ``account_id`` is None or not passed to the decorated function,
-    the value will be taken from the configured dbt Cloud Airflow Connection.
+    Works on sync and async hook methods.
 
-    :param func: The hook method to decorate (sync or async).
+    :param func: The hook method to decorate.
     """
     if inspect.iscoroutinefunction(func):
         return provide_account_id(func)
@@ -152,10 +198,7 @@ def fallback_to_default_account(func: T) -> T:
 
 def provide_account_id(func: T) -> T:
     """
-    Provide a fallback value for ``account_id``.
-
-    If the ``account_id`` is None or not passed to the decorated function,
-    the value will be taken from the configured dbt Cloud Airflow Connection.
+    Fill in ``account_id`` of an async hook method from the connection, resolved without blocking.
 
     :param func: The async hook method to decorate.
     """
@@ -173,25 +216,19 @@ def provide_account_id(func: T) -> T:
     return cast("T", wrapper)
 
 
-def _response(response: Any) -> Response:
-    return cast("Response", response.raw)
+def _response(answer: Any) -> Response:
+    return cast("Response", answer.raw)
 
 
 def _raw(pages: list[Any]) -> list[Response]:
     return [_response(page) for page in pages]
 
 
-def _items(pages: list[Any]) -> list[dict[str, Any]]:
-    seen: set[Any] = set()
-    items: list[dict[str, Any]] = []
-    for page in pages:
-        for item in page.data or []:
-            # Offset pages shift when runs are added while paging; keep the first copy of each.
-            key = item.get("id") if isinstance(item, dict) else None
-            if key is None or key not in seen:
-                seen.add(key)
-                items.append(item)
-    return items
+def _write_like_reference(response: Any, path: str, destination: Any) -> None:
+    """Write an artifact answer that is not a ``requests.Response`` (a test's stand-in) as 4.11.1 did."""
+    text = json.dumps(response.json()) if path.endswith(".json") else str(response.text)
+    with open(destination, "w") if not hasattr(destination, "fs") else destination.open("w") as handle:
+        handle.write(text)
 
 
 class DbtCloudHook(HttpHook):
@@ -224,8 +261,6 @@ class DbtCloudHook(HttpHook):
         retry_limit: int | None = None,
         retry_delay: float | None = None,
         retry_args: dict[str, Any] | None = None,
-        *args: Any,
-        **kwargs: Any,
     ) -> None:
         super().__init__(auth_type=TokenAuth)
         if retry_limit is not None and retry_limit < 1:
@@ -241,7 +276,7 @@ class DbtCloudHook(HttpHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Build custom field behavior for the dbt Cloud connection form in the Airflow UI."""
+        """Describe how the Airflow UI shows the dbt Cloud connection form (labels, hidden fields)."""
         from airflow_dbtcloud._provider_info import provider_info
 
         behaviour = provider_info()["connection-types"][0]["ui-field-behaviour"]
@@ -250,7 +285,7 @@ class DbtCloudHook(HttpHook):
     # -- configuration: resolved once, shared by both paths --------------------------------------
 
     def _configure(self, conn: Any, extra: dict[str, Any]) -> ClientConfig:
-        config = config_from_connection(
+        self._config = config_from_connection(
             conn_id=self.dbt_cloud_conn_id,
             host=conn.host,
             login=conn.login,
@@ -260,13 +295,13 @@ class DbtCloudHook(HttpHook):
             timeout_seconds=self.timeout_seconds,
             retry_limit=self.retry_limit,
             retry_delay=self.retry_delay,
+            user_agent=f"airflow-dbtcloud/{__version__}",
         )
-        self._config = config
-        return config
+        return self._config
 
     @cached_property
     def connection(self) -> Any:
-        """The dbt Cloud connection (resolved once per hook)."""
+        """The dbt Cloud connection (resolved once per hook, shared with the async path)."""
         return self.get_connection(self.dbt_cloud_conn_id)
 
     @property
@@ -281,11 +316,10 @@ class DbtCloudHook(HttpHook):
         """Return the client configuration, resolving the connection without blocking the loop."""
         if self._config is None:
             if "connection" not in self.__dict__:
-                self.__dict__["connection"] = await self.aget_connection(self.dbt_cloud_conn_id)
+                self.__dict__["connection"] = await get_async_connection(self.dbt_cloud_conn_id, self)
             conn = self.__dict__["connection"]
-            extra = await conn.aextra_dejson() if hasattr(conn, "aextra_dejson") else conn.extra_dejson
             # The sync masker may block on the supervisor channel inside the triggerer's event loop.
-            await amask_secret(self._configure(conn, extra).token)
+            await amask_secret(self._configure(conn, await get_async_extra_dejson(conn)).token)
         assert self._config is not None
         return self._config
 
@@ -310,9 +344,9 @@ class DbtCloudHook(HttpHook):
 
     def get_conn(self, *args: Any, **kwargs: Any) -> Session:
         """
-        Create a Requests HTTP session for dbt Cloud.
+        Return a requests session set up for the connection's tenant, token, proxies and CA bundle.
 
-        :param headers: additional headers to be passed through as a dictionary
+        :param headers: Further headers for the session, as a dictionary.
         """
         config = self.client_config
         self.base_url = config.base_url + "/"
@@ -361,12 +395,11 @@ class DbtCloudHook(HttpHook):
         tenant: str, endpoint: str, include_related: list[str] | None = None, *, api_version: str = "v2"
     ) -> tuple[str, dict[str, Any]]:
         """
-        Form URL from base url and endpoint url.
+        Build the URL of an account-scoped endpoint and its ``include_related`` parameter.
 
-        :param tenant: The tenant domain name which is need to be replaced in base url.
-        :param endpoint: Endpoint url to be requested.
-        :param include_related: Optional. List of related fields to pull with the run.
-            Valid values are "trigger", "job", "repository", and "environment".
+        :param tenant: The tenant's host (``cloud.getdbt.com``) or base URL.
+        :param endpoint: The path after ``/api/<version>/accounts/``.
+        :param include_related: Related objects to request with the resource.
         :param api_version: The API version, ``v2`` or ``v3``.
         """
         base = tenant.rstrip("/") if "://" in tenant else f"https://{tenant}"
@@ -374,7 +407,7 @@ class DbtCloudHook(HttpHook):
         return f"{base}/api/{api_version}/accounts/{endpoint or ''}", params
 
     async def get_headers_tenants_from_connection(self) -> tuple[dict[str, Any], str]:
-        """Get Headers, tenants from the connection details."""
+        """Return the request headers (token included) and the tenant's host, resolved without blocking."""
         config = await self.aclient_config()
         return {**default_headers(config), "Content-Type": "application/json"}, urlsplit(
             config.base_url
@@ -387,13 +420,12 @@ class DbtCloudHook(HttpHook):
         self, run_id: int, account_id: int | None = None, include_related: list[str] | None = None
     ) -> Any:
         """
-        Use Http async call to retrieve metadata for a specific run of a dbt Cloud job.
+        Fetch one run, without blocking the event loop.
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param include_related: Optional. List of related fields to pull with the run.
-            Valid values are "trigger", "job", "repository", and "environment".
-        :return: The decoded response body.
+        :param include_related: Optional. Related objects to include, e.g. ``["trigger", "run_steps"]``.
+        :return: The decoded response body (``{"status": ..., "data": <run>}``).
         """
         response = await self._arun(runs.get_run(cast("int", account_id), run_id, include_related))
         return response.body
@@ -402,56 +434,103 @@ class DbtCloudHook(HttpHook):
         self, run_id: int, account_id: int | None = None, include_related: list[str] | None = None
     ) -> int:
         """
-        Retrieve the status for a specific run of a dbt Cloud job.
+        Fetch one run's status code, without blocking the event loop.
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param include_related: Optional. List of related fields to pull with the run.
-            Valid values are "trigger", "job", "repository", and "environment".
+        :param include_related: Optional. Related objects to include with the run.
         :return: The run's status value.
         """
         body = await self.get_job_details(run_id, account_id=account_id, include_related=include_related)
-        return int(body["data"]["status"])
+        return _status_of(calls.run_from_body(body))
 
     @fallback_to_default_account
     async def get_job_run_artifacts_concurrently(
         self, run_id: int, artifacts: list[str], account_id: int | None = None, step: int | None = None
     ) -> dict[str, Any]:
         """
-        Retrieve a list of chosen artifact files generated for a step in completed run of a dbt Cloud job.
-
-        By default, this returns artifacts from the last step in the run. The files are fetched
-        concurrently over one HTTP session.
+        Fetch several artifact files of a run at once, over one HTTP session.
 
         :param run_id: The ID of a dbt Cloud job run.
         :param artifacts: The file paths, rooted at the target/ directory.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param step: The index of the Step in the Run to query for artifacts. The first step in the
-            run has the index 1. If the step parameter is omitted, artifacts for the last step in the run will
-            be returned.
+        :param step: The step index, from 1; None for the last step.
         :return: The decoded JSON (or the text) of each file, by path.
         """
         flow = artifact_files.get_artifacts(cast("int", account_id), run_id, list(artifacts), step)
         responses = await self._arun(flow)
         return {path: (r.body if r.body is not None else r.text) for path, r in responses.items()}
 
+    @provide_account_id
+    async def aget_job_runs(
+        self, account_id: int | None = None, payload: dict[str, Any] | None = None
+    ) -> Any:
+        """
+        Fetch one page of runs with raw query parameters; the async twin of :meth:`get_job_runs`.
+
+        :param account_id: The account; None uses the connection's.
+        :param payload: The query parameters.
+        :return: The decoded response body.
+        """
+        return (await self._arun(runs.get_runs(cast("int", account_id), payload))).body
+
+    @provide_account_id
+    async def atrigger_job_run(
+        self,
+        job_id: int,
+        cause: str,
+        account_id: int | None = None,
+        steps_override: list[str] | None = None,
+        schema_override: str | None = None,
+        retry_from_failure: bool = False,
+        additional_run_config: dict[str, Any] | None = None,
+    ) -> Any:
+        """
+        Start a run of a job; the async twin of :meth:`trigger_job_run` (without its rerun shortcut).
+
+        :param job_id: The job.
+        :param cause: Why the run is started (1 to 255 characters).
+        :param account_id: The account; None uses the connection's.
+        :param steps_override: dbt commands to run instead of the job's.
+        :param schema_override: The schema to build into.
+        :param retry_from_failure: Not supported on the async path; must be False.
+        :param additional_run_config: Further trigger fields.
+        :return: The decoded response body, with the new run in ``data``.
+        :raises DbtCloudRunMayExistError: When the run may have started but no answer came.
+        """
+        if retry_from_failure:
+            raise DbtCloudConfigError("atrigger_job_run does not rerun; call aretry_run with the failed run")
+        body = jobs.trigger_body(cause, steps_override, schema_override, additional_run_config)
+        return (await self._arun(jobs.trigger_run(cast("int", account_id), job_id, body))).body
+
+    @provide_account_id
+    async def aretry_run(self, run_id: int, account_id: int | None = None) -> Any:
+        """
+        Retry a failed run from its point of failure; the async twin of :meth:`retry_run`.
+
+        :param run_id: The failed run.
+        :param account_id: The account; None uses the connection's.
+        :return: The decoded response body, with the new run in ``data``.
+        """
+        return (await self._arun(runs.retry_run(cast("int", account_id), run_id))).body
+
     # -- reference API: sync ------------------------------------------------------------------------
 
     def list_accounts(self) -> list[Response]:
         """
-        Retrieve all of the dbt Cloud accounts the configured API token is authorized to access.
+        List the dbt Cloud accounts the API token may access.
 
-        :return: List of request responses.
+        :return: The response, in a list.
         """
-        return [self._run(accounts.list_accounts()).raw]
+        return [_response(self._run(accounts.list_accounts()))]
 
     @fallback_to_default_account
     def get_account(self, account_id: int | None = None) -> Response:
         """
-        Retrieve metadata for a specific dbt Cloud account.
+        Fetch one account.
 
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :return: The request response.
+        :return: The response.
         """
         return _response(self._run(accounts.get_account(cast("int", account_id))))
 
@@ -460,22 +539,22 @@ class DbtCloudHook(HttpHook):
         self, account_id: int | None = None, name_contains: str | None = None
     ) -> list[Response]:
         """
-        Retrieve metadata for all projects tied to a specified dbt Cloud account.
+        List the account's projects, every page.
 
         :param account_id: Optional. The ID of a dbt Cloud account.
         :param name_contains: Optional. Case-insensitive substring of the project name.
-        :return: List of request responses.
+        :return: One response per page.
         """
         return _raw(self._run(projects.list_projects(cast("int", account_id), name_contains)))
 
     @fallback_to_default_account
     def get_project(self, project_id: int, account_id: int | None = None) -> Response:
         """
-        Retrieve metadata for a specific project.
+        Fetch one project.
 
         :param project_id: The ID of a dbt Cloud project.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :return: The request response.
+        :return: The response.
         """
         return _response(self._run(projects.get_project(cast("int", account_id), project_id)))
 
@@ -484,12 +563,12 @@ class DbtCloudHook(HttpHook):
         self, project_id: int, *, name_contains: str | None = None, account_id: int | None = None
     ) -> list[Response]:
         """
-        Retrieve metadata for all environments tied to a specified dbt Cloud project.
+        List a project's environments, every page.
 
         :param project_id: The ID of a dbt Cloud project.
         :param name_contains: Optional. Case-insensitive substring of the environment name.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :return: List of request responses.
+        :return: One response per page.
         """
         flow = projects.list_environments(cast("int", account_id), project_id, name_contains)
         return _raw(self._run(flow))
@@ -499,12 +578,12 @@ class DbtCloudHook(HttpHook):
         self, project_id: int, environment_id: int, *, account_id: int | None = None
     ) -> Response:
         """
-        Retrieve metadata for a specific project's environment.
+        Fetch one environment of a project.
 
         :param project_id: The ID of a dbt Cloud project.
         :param environment_id: The ID of a dbt Cloud environment.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :return: The request response.
+        :return: The response.
         """
         return _response(
             self._run(projects.get_environment(cast("int", account_id), project_id, environment_id))
@@ -520,17 +599,14 @@ class DbtCloudHook(HttpHook):
         name_contains: str | None = None,
     ) -> list[Response]:
         """
-        Retrieve metadata for all jobs tied to a specified dbt Cloud account.
-
-        If a ``project_id`` is supplied, only jobs pertaining to this project will be retrieved.
+        List the account's jobs, every page, optionally of one project or environment.
 
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param order_by: Optional. Field to order the result by. Use '-' to indicate reverse order.
-            For example, to use reverse order by the run ID use ``order_by=-id``.
-        :param project_id: The ID of a dbt Cloud project.
-        :param environment_id: Optional. The ID of a dbt Cloud environment.
+        :param order_by: Optional. The field to order by; prefix ``-`` for descending, e.g. ``-id``.
+        :param project_id: Optional. Only jobs of this project.
+        :param environment_id: Optional. Only jobs of this environment.
         :param name_contains: Optional. Case-insensitive substring of the job name.
-        :return: List of request responses.
+        :return: One response per page.
         """
         flow = jobs.list_jobs(cast("int", account_id), order_by, project_id, environment_id, name_contains)
         return _raw(self._run(flow))
@@ -538,11 +614,11 @@ class DbtCloudHook(HttpHook):
     @fallback_to_default_account
     def get_job(self, job_id: int, account_id: int | None = None) -> Response:
         """
-        Retrieve metadata for a specific job.
+        Fetch one job definition.
 
         :param job_id: The ID of a dbt Cloud job.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :return: The request response.
+        :return: The response.
         """
         return _response(self._run(jobs.get_job(cast("int", account_id), job_id)))
 
@@ -551,17 +627,41 @@ class DbtCloudHook(HttpHook):
         self, *, project_name: str, environment_name: str, job_name: str, account_id: int | None = None
     ) -> dict[str, Any]:
         """
-        Retrieve a job by the exact names of its project, environment and itself.
+        Find a job by the exact names of its project, its environment and itself.
 
         :param project_name: The name of a dbt Cloud project.
         :param environment_name: The name of a dbt Cloud environment.
         :param job_name: The name of a dbt Cloud job.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :return: The details of a job.
+        :return: The job.
         :raises DbtCloudResourceLookupError: When no or several projects, environments or jobs match.
         """
-        flow = jobs.job_by_name(cast("int", account_id), project_name, environment_name, job_name)
-        return self._run(flow)
+        pages = self.list_projects(name_contains=project_name, account_id=account_id)
+        project = exactly_one(
+            (page.json()["data"] for page in pages),
+            project_name,
+            f"Found {{count}} projects with name `{project_name}`.",
+        )
+        pages = self.list_environments(
+            project_id=project["id"], name_contains=environment_name, account_id=account_id
+        )
+        environment = exactly_one(
+            (page.json()["data"] for page in pages),
+            environment_name,
+            f"Found {{count}} environments with name `{environment_name}` in project `{project_name}`.",
+        )
+        pages = self.list_jobs(
+            project_id=project["id"],
+            environment_id=environment["id"],
+            name_contains=job_name,
+            account_id=account_id,
+        )
+        return exactly_one(
+            (page.json()["data"] for page in pages),
+            job_name,
+            f"Found {{count}} jobs with name `{job_name}` in environment `{environment_name}` in project "
+            f"`{project_name}`.",
+        )
 
     @fallback_to_default_account
     def trigger_job_run(
@@ -575,21 +675,18 @@ class DbtCloudHook(HttpHook):
         additional_run_config: dict[str, Any] | None = None,
     ) -> Response:
         """
-        Triggers a run of a dbt Cloud job.
+        Start a run of a job.
 
         :param job_id: The ID of a dbt Cloud job.
-        :param cause: Description of the reason to trigger the job (longer than 255 characters is
-            truncated with a warning).
+        :param cause: Why the job runs; longer than 255 characters is cut short, with a warning.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param steps_override: Optional. List of dbt commands to execute when triggering the job
-            instead of those configured in dbt Cloud.
-        :param schema_override: Optional. Override the destination schema in the configured target for this
-            job.
-        :param retry_from_failure: Optional. If the job's latest run failed, rerun it from the point of
-            failure instead (the overrides are then ignored).
-        :param additional_run_config: Optional. Any additional parameters that should be included in the API
-            request when triggering the job.
-        :return: The request response.
+        :param steps_override: Optional. dbt commands to run instead of the job's own.
+        :param schema_override: Optional. The schema to build into instead of the job's target schema.
+        :param retry_from_failure: Optional. If the job's latest run (whoever started it) failed, rerun
+            it from its point of failure instead; the overrides are then ignored.
+        :param additional_run_config: Optional. Further trigger fields, sent as given.
+        :return: The response, with the new run in ``data``.
+        :raises DbtCloudConfigError: When a field is invalid (before any request).
         :raises DbtCloudRunMayExistError: When the request may have started a run but no answer came.
         """
         if len(cause) > DBT_CAUSE_MAX_LENGTH:
@@ -601,12 +698,15 @@ class DbtCloudHook(HttpHook):
             cause = cause[:DBT_CAUSE_MAX_LENGTH]
         body = jobs.trigger_body(cause, steps_override, schema_override, additional_run_config)
         if retry_from_failure:
-            latest = self.list_runs_data(account_id, job_definition_id=job_id, order_by="-id", max_results=1)
+            latest = self.get_job_runs(
+                account_id=account_id,
+                payload={"job_definition_id": job_id, "order_by": "-created_at", "limit": 1},
+            ).json()["data"]
             if latest and latest[0].get("status") == DbtCloudJobRunStatus.ERROR.value:
                 if len(body) > 1:
                     warnings.warn(
-                        "steps_override, schema_override and additional_run_config are ignored when "
-                        "retry_from_failure reruns a failed run.",
+                        "steps_override, schema_override, or additional_run_config will be ignored when"
+                        " retry_from_failure is True and previous job run has failed.",
                         UserWarning,
                         stacklevel=2,
                     )
@@ -616,13 +716,28 @@ class DbtCloudHook(HttpHook):
     @fallback_to_default_account
     def retry_failed_job_run(self, job_id: int, account_id: int | None = None) -> Response:
         """
-        Rerun the job's latest run from the point of failure if it failed; otherwise trigger a new run.
+        Rerun the job's latest run from its point of failure if it failed; else start a new run.
 
         :param job_id: The ID of a dbt Cloud job.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :return: The request response.
+        :return: The response, with the run in ``data``.
         """
         return _response(self._run(jobs.rerun_job(cast("int", account_id), job_id)))
+
+    @fallback_to_default_account
+    def retry_run(self, run_id: int, account_id: int | None = None) -> Response:
+        """
+        Retry this failed run from its point of failure (``POST /runs/{run_id}/retry/``).
+
+        Unlike :meth:`retry_failed_job_run`, which reruns whatever run of the job came last, this
+        retries the one run given.
+
+        :param run_id: The failed run.
+        :param account_id: The account; None uses the connection's.
+        :return: The response, with the new run in ``data``.
+        :raises DbtCloudRunMayExistError: When the retry may have started but no answer came.
+        """
+        return _response(self._run(runs.retry_run(cast("int", account_id), run_id)))
 
     @fallback_to_default_account
     def list_job_runs(
@@ -633,17 +748,14 @@ class DbtCloudHook(HttpHook):
         order_by: str | None = None,
     ) -> list[Response]:
         """
-        Retrieve metadata for all dbt Cloud job runs for an account.
-
-        If a ``job_definition_id`` is supplied, only metadata for runs of that specific job are pulled.
+        List the account's runs, every page, optionally of one job.
 
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param include_related: Optional. List of related fields to pull with the run.
-            Valid values are "trigger", "job", "audit" and "debug_logs".
-        :param job_definition_id: Optional. The dbt Cloud job ID to retrieve run metadata.
-        :param order_by: Optional. Field to order the result by. Use '-' to indicate reverse order.
-            For example, to use reverse order by the run ID use ``order_by=-id``.
-        :return: List of request responses.
+        :param include_related: Optional. Related objects to include: "trigger", "job", "audit" and
+            "debug_logs".
+        :param job_definition_id: Optional. Only runs of this job.
+        :param order_by: Optional. The field to order by; prefix ``-`` for descending, e.g. ``-id``.
+        :return: One response per page.
         """
         flow = runs.list_runs(cast("int", account_id), include_related, job_definition_id, order_by)
         return _raw(self._run(flow))
@@ -651,11 +763,11 @@ class DbtCloudHook(HttpHook):
     @fallback_to_default_account
     def get_job_runs(self, account_id: int | None = None, payload: dict[str, Any] | None = None) -> Response:
         """
-        Retrieve one page of runs with the given query parameters.
+        Fetch one page of runs with the given query parameters.
 
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param payload: Optional. Query Parameters
-        :return: The request response.
+        :param payload: Optional. The query parameters, e.g. ``{"job_definition_id": 5, "limit": 1}``.
+        :return: The response.
         """
         return _response(self._run(runs.get_runs(cast("int", account_id), payload)))
 
@@ -664,30 +776,42 @@ class DbtCloudHook(HttpHook):
         self, run_id: int, account_id: int | None = None, include_related: list[str] | None = None
     ) -> Response:
         """
-        Retrieve metadata for a specific run of a dbt Cloud job.
+        Fetch one run.
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param include_related: Optional. List of related fields to pull with the run.
-            Valid values are "trigger", "job", "repository", "environment" and "run_steps".
-        :return: The request response.
+        :param include_related: Optional. Related objects to include: "trigger", "job", "repository",
+            "environment" and "run_steps".
+        :return: The response.
         """
         return _response(self._run(runs.get_run(cast("int", account_id), run_id, include_related)))
 
+    def get_run_state(
+        self, run_id: int, account_id: int | None = None, include_related: Sequence[str] = ()
+    ) -> RunState:
+        """
+        Fetch one run (through :meth:`get_job_run`) as a :class:`~airflow_dbtcloud.api.run_state.RunState`.
+
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's.
+        :param include_related: Related objects to include, e.g. ``["run_steps"]``.
+        """
+        return calls.make_call(calls.get_run(run_id, account_id, include_related), self)
+
     def get_job_run_status(self, run_id: int, account_id: int | None = None) -> int:
         """
-        Retrieve the status for a specific run of a dbt Cloud job.
+        Fetch one run's status code.
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
         :return: The status of a dbt Cloud job run.
         """
-        status = int(self.get_run_data(run_id, account_id)["status"])
-        self.log.info("Current status of job run %s: %s", run_id, status_name(status))
+        status = _status_of(self.get_run_state(run_id, account_id))
+        self.log.debug("Job run %s is %s.", run_id, status_name(status))
         return status
 
     def get_failure_report(
-        self, run_id: int, account_id: int | None = None, url: str | None = None
+        self, run_id: int, account_id: int | None = None, job_run: RunState | None = None
     ) -> FailureReport:
         """
         Gather why a run failed: its failed steps (with the end of their logs) and failed nodes.
@@ -697,46 +821,62 @@ class DbtCloudHook(HttpHook):
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param url: The run's page, shown when the run itself cannot be fetched.
+        :param job_run: The run with its steps, when the caller has it; else it is fetched.
         """
         try:
-            run = self.get_run_data(run_id, account_id, include_related=("run_steps",))
+            run = job_run or self.get_run_state(run_id, account_id, ["run_steps"])
         except DbtCloudError as exc:
-            return FailureReport(run_id, "unknown", url, notes=(f"Could not fetch the run: {exc}",))
+            return FailureReport(run_id, "unknown", notes=(f"Could not fetch the run: {exc}",))
         steps = failed_steps(run)
         nodes: list[FailedNode] = []
         notes: list[str] = []
-        step = steps[-1].index if steps else None
-        try:
-            results = self.get_artifact_json(run_id, "run_results.json", account_id, step=step)
-            if results is None and step is not None:
-                results = self.get_artifact_json(run_id, "run_results.json", account_id)
-            nodes = failed_nodes(results)
-            if results is None:
-                notes.append("No run_results.json was saved for this run.")
-        except DbtCloudError as exc:
-            notes.append(f"Could not fetch run_results.json: {exc}")
+        if not run.artifacts_saved:
+            notes.append("The run saved no artifacts, so there is no run_results.json to list failed nodes.")
+        else:
+            try:
+                results = self._run_results(run_id, account_id, steps[-1].index if steps else None)
+            except DbtCloudError as exc:
+                notes.append(f"Could not fetch run_results.json: {exc}")
+            else:
+                nodes = failed_nodes(results)
+                if results is None:
+                    notes.append("No run_results.json was saved for this run.")
         return FailureReport(
             run_id=run_id,
-            status=str(run.get("status_humanized") or run.get("status")),
-            url=run.get("href") or url,
-            status_message=run.get("status_message") or None,
+            status=run.label,
+            url=run.href,
+            status_message=run.status_message,
             steps=tuple(steps),
             nodes=tuple(nodes),
             notes=tuple(notes),
         )
 
+    def _run_results(self, run_id: int, account_id: int | None, step: int | None) -> Any:
+        """The failing step's ``run_results.json``, else the last step's, else None."""
+        for candidate in dict.fromkeys((step, None)):
+            try:
+                return self.get_job_run_artifact(
+                    run_id=run_id, path="run_results.json", account_id=account_id, step=candidate
+                ).json()
+            except DbtCloudNotFoundError:
+                continue
+        return None
+
     def log_job_run_failure_details(
         self, run_id: int, account_id: int | None = None, job_run: dict[str, Any] | None = None
-    ) -> None:
+    ) -> FailureReport:
         """
         Log why a run failed: status message, failed steps with their log tails, failed nodes, URL.
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param job_run: Accepted for compatibility; the run is fetched with its steps either way.
+        :param job_run: The run with ``run_steps``, when the caller has it; else it is fetched.
+        :return: The report that was logged (the official method returns None).
         """
-        self.log.error("%s", self.get_failure_report(run_id, account_id).render())
+        known = RunState.from_payload({"id": run_id, **job_run}) if job_run is not None else None
+        report = self.get_failure_report(run_id, account_id, known)
+        self.log.error("%s", report.render())
+        return report
 
     def wait_for_job_run_status(
         self,
@@ -745,52 +885,66 @@ class DbtCloudHook(HttpHook):
         expected_statuses: int | Sequence[int] | set[int] = DbtCloudJobRunStatus.SUCCESS.value,
         check_interval: int = 60,
         timeout: int = 60 * 60 * 24 * 7,
+        *,
+        error_budget: int = DEFAULT_ERROR_BUDGET,
     ) -> bool:
         """
-        Wait for a dbt Cloud job run to match an expected status.
+        Poll a run until it reaches one of the expected statuses.
+
+        Status changes, and a line every ten minutes, go to the log at INFO. Transient API errors are
+        waited out (backing off) until ``error_budget`` of them came in a row.
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param expected_statuses: Optional. The desired status(es) to check against a job run's current
-            status. Defaults to the success status value.
-        :param check_interval: Time in seconds to check on a pipeline run's status.
-        :param timeout: Time in seconds to wait for a pipeline to reach a terminal status or the expected
-            status.
+        :param expected_statuses: The status value(s) to wait for. Defaults to success.
+        :param check_interval: The pause between polls, in seconds.
+        :param timeout: How long to wait, in seconds.
+        :param error_budget: How many transient API errors in a row the wait survives.
         :return: ``True`` once the run reaches one of ``expected_statuses``.
-        :raises DbtCloudJobRunException: When the run ends in another status or the timeout passes.
+        :raises DbtCloudJobRunFailedError: When the run ends in another status; the failure report is
+            logged and included in the message.
+        :raises DbtCloudJobRunTimeoutError: When ``timeout`` passes first.
+        :raises DbtCloudError: When dbt Cloud cannot be asked (a non-transient error, or the budget ran out).
         """
-        expected = (expected_statuses,) if isinstance(expected_statuses, int) else tuple(expected_statuses)
+        expected = (expected_statuses,) if isinstance(expected_statuses, int) else expected_statuses
         DbtCloudJobRunStatus.check_is_valid(expected)
-        started = time.monotonic()
-        last: int | None = None
+        end = time.monotonic() + timeout
+        waiter = Waiter(
+            run_id, check_interval, end, expected=expected, error_budget=error_budget, clock=time.monotonic
+        )
         while True:
-            status = int(self.get_run_data(run_id, account_id)["status"])
-            if status != last:
-                self.log.info(
-                    "dbt Cloud job run %s is %s (%.0f s elapsed)",
-                    run_id,
-                    status_name(status),
-                    time.monotonic() - started,
-                )
-                last = status
-            if status in expected:
-                return True
-            if classify(status) != "pending":
-                self.log_job_run_failure_details(run_id, account_id)
-                raise DbtCloudJobRunException(
-                    f"Job run {run_id} reached terminal status {status_name(status)} "
-                    f"before reaching expected statuses {list(expected)}"
-                )
-            if time.monotonic() - started > timeout:
-                raise DbtCloudJobRunException(
-                    f"Job run {run_id} has not reached a terminal status after {timeout} seconds."
-                )
-            time.sleep(check_interval)
+            try:
+                step = waiter.after_status(self.get_job_run_status(run_id=run_id, account_id=account_id))
+            except DbtCloudError as exc:
+                step = waiter.after_error(exc)
+                if step.outcome is not None:
+                    raise
+            if step.outcome is not None:
+                break
+            if step.note:
+                self.log.info("%s", step.note)
+            if step.warning:
+                self.log.warning("%s", step.warning)
+            time.sleep(step.pause)
+        if step.outcome.end == "reached":
+            return True
+        if step.outcome.end == "timeout":
+            raise DbtCloudJobRunTimeoutError(
+                f"Job run {run_id} has not reached a terminal status after {timeout} seconds."
+            )
+        report = self.log_job_run_failure_details(run_id=run_id, account_id=account_id)
+        message = (
+            f"Job run {run_id} reached terminal status {status_name(step.outcome.status)} "
+            f"before reaching expected statuses {expected}"
+        )
+        if isinstance(report, FailureReport):
+            message += "\n" + report.render()
+        raise DbtCloudJobRunFailedError(message, step.outcome.status)
 
     @fallback_to_default_account
     def cancel_job_run(self, run_id: int, account_id: int | None = None) -> None:
         """
-        Cancel a specific dbt Cloud job run.
+        Ask dbt Cloud to cancel a run (a run that has ended stays as it is).
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
@@ -802,230 +956,65 @@ class DbtCloudHook(HttpHook):
         self, run_id: int, account_id: int | None = None, step: int | None = None
     ) -> list[Response]:
         """
-        Retrieve a list of the available artifact files generated for a completed run of a dbt Cloud job.
-
-        By default, this returns artifacts from the last step in the run. To
-        list artifacts from other steps in the run, use the ``step`` parameter.
+        List the artifact files a run saved (of its last step unless ``step`` is given).
 
         :param run_id: The ID of a dbt Cloud job run.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param step: Optional. The index of the Step in the Run to query for artifacts. The first step in the
-            run has the index 1. If the step parameter is omitted, artifacts for the last step in the run will
-            be returned.
-        :return: List of request responses.
+        :param step: Optional. The step index, from 1; None for the last step.
+        :return: The response, in a list.
         """
-        return [self._run(artifact_files.list_artifacts(cast("int", account_id), run_id, step)).raw]
+        return [_response(self._run(artifact_files.list_artifacts(cast("int", account_id), run_id, step)))]
 
     @fallback_to_default_account
     def get_job_run_artifact(
         self, run_id: int, path: str, account_id: int | None = None, step: int | None = None
     ) -> Response:
         """
-        Retrieve one artifact file generated for a completed run of a dbt Cloud job.
+        Fetch one artifact file of a run.
 
-        The whole file is read into memory; use :meth:`download_job_run_artifact` for large files.
+        The body is not read until the caller reads it (``json()``, ``text``, ``iter_content``), so a
+        large file can be streamed; :meth:`download_job_run_artifact` does that.
 
         :param run_id: The ID of a dbt Cloud job run.
-        :param path: The file path related to the artifact file. Paths are rooted at the target/ directory.
-            Use "manifest.json", "catalog.json", or "run_results.json" to download dbt-generated artifacts
-            for the run.
+        :param path: The file's path under ``target/``, e.g. ``manifest.json``, ``run_results.json``
+            or ``compiled/<project>/models/orders.sql``.
         :param account_id: Optional. The ID of a dbt Cloud account.
-        :param step: Optional. The index of the Step in the Run to query for artifacts. The first step in the
-            run has the index 1. If the step parameter is omitted, artifacts for the last step in the run will
-            be returned.
-        :return: The request response.
+        :param step: Optional. The step index, from 1; None for the last step.
+        :return: The response.
         """
-        return _response(self._run(artifact_files.get_artifact(cast("int", account_id), run_id, path, step)))
+        flow = artifact_files.get_artifact(cast("int", account_id), run_id, path, step, stream=True)
+        return _response(self._run(flow))
 
-    def test_connection(self) -> tuple[bool, str]:
-        """Test the dbt Cloud connection by listing the accounts the token may access."""
-        try:
-            self._run(accounts.list_accounts())
-        except DbtCloudError as exc:
-            return False, str(exc)
-        return True, "Successfully connected to dbt Cloud."
-
-    # -- typed API: plain dicts, used by this provider's operators, sensor and trigger ------------
-
-    @fallback_to_default_account
-    def get_run_data(
-        self, run_id: int, account_id: int | None = None, include_related: Iterable[str] = ()
-    ) -> dict[str, Any]:
-        """
-        Return a run.
-
-        :param run_id: The run.
-        :param account_id: The account; defaults to the connection's.
-        :param include_related: Related objects, e.g. ``trigger``, ``job``, ``run_steps``.
-        """
-        return dict(self._run(runs.get_run(cast("int", account_id), run_id, include_related)).data)
-
-    @provide_account_id
-    async def aget_run_data(
-        self, run_id: int, account_id: int | None = None, include_related: Iterable[str] = ()
-    ) -> dict[str, Any]:
-        """
-        Return a run; the async twin of :meth:`get_run_data`.
-
-        :param run_id: The run.
-        :param account_id: The account; defaults to the connection's.
-        :param include_related: Related objects, e.g. ``trigger``, ``job``, ``run_steps``.
-        """
-        return dict((await self._arun(runs.get_run(cast("int", account_id), run_id, include_related))).data)
-
-    @fallback_to_default_account
-    def start_job_run(
-        self,
-        job_id: int,
-        cause: str,
-        account_id: int | None = None,
-        *,
-        steps_override: Sequence[str] | None = None,
-        schema_override: str | None = None,
-        additional_run_config: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """
-        Start a run of a job and return it.
-
-        :param job_id: The job.
-        :param cause: Why the run is started (1 to 255 characters).
-        :param account_id: The account; defaults to the connection's.
-        :param steps_override: dbt commands to run instead of the job's own.
-        :param schema_override: Schema to build into instead of the target's.
-        :param additional_run_config: Further documented trigger fields.
-        :raises DbtCloudConfigError: When the body is invalid (before any request).
-        :raises DbtCloudRunMayExistError: When the run may have been started but no answer came.
-        """
-        body = jobs.trigger_body(cause, steps_override, schema_override, additional_run_config)
-        return dict(self._run(jobs.trigger_run(cast("int", account_id), job_id, body)).data)
-
-    @fallback_to_default_account
-    def retry_job_run(self, run_id: int, account_id: int | None = None) -> dict[str, Any]:
-        """
-        Retry this failed run from its point of failure and return the new run.
-
-        :param run_id: The failed run.
-        :param account_id: The account; defaults to the connection's.
-        :raises DbtCloudRunMayExistError: When the retry may have started but no answer came.
-        """
-        return dict(self._run(runs.retry_run(cast("int", account_id), run_id)).data)
-
-    @fallback_to_default_account
-    def list_runs_data(
-        self,
-        account_id: int | None = None,
-        *,
-        job_definition_id: int | None = None,
-        statuses: Sequence[int] | None = None,
-        order_by: str | None = "-id",
-        include_related: Iterable[str] = (),
-        max_results: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """
-        Return runs of the account, newest first by default.
-
-        :param account_id: The account; defaults to the connection's.
-        :param job_definition_id: Only runs of this job.
-        :param statuses: Only runs in one of these statuses.
-        :param order_by: ``id``, ``created_at`` or ``finished_at``; prefix ``-`` for descending.
-        :param include_related: Related objects: ``trigger``, ``job``, ``audit``, ``debug_logs``.
-        :param max_results: Stop after this many runs; None fetches every page.
-        """
-        flow = runs.list_runs(
-            cast("int", account_id),
-            include_related,
-            job_definition_id,
-            order_by,
-            statuses=statuses,
-            max_results=max_results,
-        )
-        return _items(self._run(flow))[:max_results]
-
-    @fallback_to_default_account
-    def cancel_run(self, run_id: int, account_id: int | None = None) -> dict[str, Any]:
-        """
-        Cancel a run and return it (a finished run is returned unchanged).
-
-        :param run_id: The run.
-        :param account_id: The account; defaults to the connection's.
-        """
-        return dict(self._run(runs.cancel_run(cast("int", account_id), run_id)).data)
-
-    @provide_account_id
-    async def acancel_run(self, run_id: int, account_id: int | None = None) -> dict[str, Any]:
-        """
-        Cancel a run; the async twin of :meth:`cancel_run`.
-
-        :param run_id: The run.
-        :param account_id: The account; defaults to the connection's.
-        """
-        return dict((await self._arun(runs.cancel_run(cast("int", account_id), run_id))).data)
-
-    @fallback_to_default_account
-    def get_job_data(self, job_id: int, account_id: int | None = None) -> dict[str, Any]:
-        """
-        Return a job definition.
-
-        :param job_id: The job.
-        :param account_id: The account; defaults to the connection's.
-        """
-        return dict(self._run(jobs.get_job(cast("int", account_id), job_id)).data)
-
-    @fallback_to_default_account
-    def list_jobs_data(
-        self,
-        account_id: int | None = None,
-        *,
-        project_id: int | None = None,
-        environment_id: int | None = None,
-        name_contains: str | None = None,
-        order_by: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """
-        Return the account's job definitions.
-
-        :param account_id: The account; defaults to the connection's.
-        :param project_id: Only jobs of this project.
-        :param environment_id: Only jobs of this environment.
-        :param name_contains: Case-insensitive substring of the job name.
-        :param order_by: Field to order by; prefix ``-`` for descending.
-        """
-        flow = jobs.list_jobs(cast("int", account_id), order_by, project_id, environment_id, name_contains)
-        return _items(self._run(flow))
-
-    @fallback_to_default_account
-    def get_artifact_json(
-        self, run_id: int, path: str, account_id: int | None = None, step: int | None = None
-    ) -> Any:
-        """
-        Return a decoded JSON artifact of a run, or None when the run has no such file.
-
-        :param run_id: The run.
-        :param path: Path under ``target/``, e.g. ``run_results.json``.
-        :param account_id: The account; defaults to the connection's.
-        :param step: The step index (from 1); None for the last step.
-        """
-        return self._run(artifact_files.get_artifact_json(cast("int", account_id), run_id, path, step))
-
-    @fallback_to_default_account
     def download_job_run_artifact(
         self, run_id: int, path: str, destination: Any, account_id: int | None = None, step: int | None = None
     ) -> Any:
         """
-        Stream a run artifact to a local path or an ``ObjectStoragePath`` without parsing it.
+        Stream a run artifact (fetched through :meth:`get_job_run_artifact`) to a file or object storage.
 
-        Memory stays bounded by the chunk size; the destination appears whole or not at all.
+        Memory stays bounded by the chunk size, the destination appears whole or not at all, and a
+        body cut short is fetched again under the retry policy.
 
         :param run_id: The run.
         :param path: Path under ``target/``, e.g. ``manifest.json``.
         :param destination: A local path or an ``ObjectStoragePath``.
-        :param account_id: The account; defaults to the connection's.
+        :param account_id: The account; None uses the connection's.
         :param step: The step index (from 1); None for the last step.
         :return: ``destination``.
         """
-        return self._run(
-            artifact_files.download_artifact(cast("int", account_id), run_id, path, destination, step)
-        )
+        client = self._sync_client()
+        # Describes the download for the retry policy and its messages; the account is passed on as given.
+        account = account_id if account_id is not None else self.default_account_id()
+        request = artifact_files.artifact_request(account, run_id, path, step)
+
+        def attempt() -> None:
+            response = self.get_job_run_artifact(run_id=run_id, path=path, account_id=account_id, step=step)
+            if isinstance(response, requests.Response):
+                copy_body(request, response, destination, client.config.chunk_size)
+            else:
+                _write_like_reference(response, path, destination)
+
+        client.retrying(request, attempt, only=_body_cut_short)
+        return destination
 
     @provide_account_id
     async def adownload_job_run_artifact(
@@ -1037,9 +1026,30 @@ class DbtCloudHook(HttpHook):
         :param run_id: The run.
         :param path: Path under ``target/``.
         :param destination: A local path or an ``ObjectStoragePath``.
-        :param account_id: The account; defaults to the connection's.
+        :param account_id: The account; None uses the connection's.
         :param step: The step index (from 1); None for the last step.
         :return: ``destination``.
         """
         flow = artifact_files.download_artifact(cast("int", account_id), run_id, path, destination, step)
         return await self._arun(flow)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the connection by listing the accounts the token may access (this proves the token)."""
+        try:
+            self.list_accounts()
+        # The UI shows whatever went wrong, a bad connection definition included.
+        except Exception as exc:
+            return False, str(exc)
+        return True, "Successfully connected to dbt Cloud."
+
+
+def _body_cut_short(exc: BaseException) -> bool:
+    # Fetching the answer's head is already retried inside get_job_run_artifact; only a body that
+    # broke off while streaming is worth fetching again here.
+    return isinstance(exc, DbtCloudTransportError) and exc.kind == "truncated"
+
+
+def _status_of(run: RunState) -> int:
+    if run.status is None:
+        raise DbtCloudPayloadError(f"run {run.id} came back without a status")
+    return run.status

@@ -1,40 +1,46 @@
-"""Operators for dbt Cloud: run a job exactly once per task try, download artifacts, list jobs and runs."""
+"""Operators for dbt Cloud: run a job exactly once per task try, download artifacts, list jobs and runs.
+
+The artifact and listing operators live in :mod:`~airflow_dbtcloud.operators.artifacts` and
+:mod:`~airflow_dbtcloud.operators.listing`; they are importable from here, where the official provider
+has them.
+"""
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_dbtcloud.api.status import classify
+from airflow_dbtcloud.api.calls import drive_calls
+from airflow_dbtcloud.api.ids import optional_id, require_id
+from airflow_dbtcloud.api.jobs import TYPED_OVERRIDES, merge_overrides, trigger_fields
+from airflow_dbtcloud.api.lifecycle import ObtainedRun, RunRequest, build_cause, obtain_run
+from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET
 from airflow_dbtcloud.hooks.dbt import (
-    DbtCloudError,
     DbtCloudHook,
+    DbtCloudJobRunCancelledError,
     DbtCloudJobRunException,
+    DbtCloudJobRunFailedError,
     DbtCloudJobRunStatus,
-    is_transient_error,
+    DbtCloudJobRunTimeoutError,
+    JobRunInfo,
+    validate_execute_complete_event,
 )
-from airflow_dbtcloud.links.dbt import (
-    JOB_RUN_URL_KEY,
-    JOB_URL_KEY,
-    DbtCloudJobLink,
-    DbtCloudRunJobOperatorLink,
-    job_page_url,
-    run_page_url,
+from airflow_dbtcloud.hooks.run_outcome import NOT_RETRYING, raise_for_failed_run, settle_event
+from airflow_dbtcloud.links.dbt import DbtCloudJobLink, DbtCloudRunJobOperatorLink, publish_run_links
+from airflow_dbtcloud.operators.artifacts import DbtCloudGetJobRunArtifactOperator
+from airflow_dbtcloud.operators.listing import DbtCloudListJobRunsOperator, DbtCloudListJobsOperator
+from airflow_dbtcloud.operators.task_state import (
+    TaskIdentity,
+    load_run_id,
+    report_decision,
+    resume_decision,
+    save_run_id,
 )
-from airflow_dbtcloud.operators._artifacts import DbtCloudGetJobRunArtifactOperator
-from airflow_dbtcloud.operators._listing import DbtCloudListJobRunsOperator, DbtCloudListJobsOperator
-from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger
-from airflow_dbtcloud.utils.events import validate_event
-from airflow_dbtcloud.utils.outcome import DbtCloudJobRunCancelledError, raise_for_failed_run
-from airflow_dbtcloud.utils.polling import DEFAULT_ERROR_BUDGET, Deadlines, ErrorBudget, describe_progress
-from airflow_dbtcloud.utils.run_request import RunRequest, validate_overrides
-from airflow_dbtcloud.utils.run_start import obtain_run
-from airflow_dbtcloud.utils.run_tracking import build_cause, marker_from_context, store_run_id
+from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger, wait_arguments
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,15 +58,19 @@ __all__ = [
     "DbtCloudRunJobOperator",
     "DbtCloudRunJobOperatorLink",
     "DbtCloudRunJobTrigger",
+    "JobRunInfo",
+    "validate_execute_complete_event",
 ]
 
 
 class DbtCloudRunJobOperator(BaseOperator):
     """Run a dbt Cloud job, starting at most one new run per task try, and optionally wait for it.
 
-    A retry of the task finds the run an earlier try started (``task_state_store``, then a marker in the
-    run's ``cause``) and waits on it instead of starting another. The run id and URL are pushed to XCom
-    (``job_run_id``, ``job_run_url``) as soon as the run exists.
+    The run id goes to ``task_state_store`` before any wait, and a marker identifying the task instance
+    goes in the run's ``cause``; a retry of the task (``durable=True``) finds the run an earlier try
+    started and reattaches to it instead of starting another, even when the earlier try died between
+    starting the run and storing its id. A cleared task instance starts a new run. The run id and URL
+    are pushed to XCom (``job_run_id``, ``job_run_url``) as soon as the run exists.
 
     :param dbt_cloud_conn_id: The dbt Cloud connection id.
     :param job_id: The dbt Cloud job id. Required unless ``project_name``, ``environment_name`` and
@@ -76,14 +86,17 @@ class DbtCloudRunJobOperator(BaseOperator):
     :param wait_for_termination: Wait for the run to end. ``False`` returns once the run exists.
     :param timeout: How long to wait for the run, in seconds; when it passes the run is cancelled.
     :param check_interval: The pause between status checks, in seconds.
-    :param additional_run_config: Further trigger-body fields sent as they are.
-    :param reuse_existing_run: Attach to a non-terminal run of the job with the same overrides, if any.
+    :param additional_run_config: Further trigger-body fields, sent as they are.
+    :param reuse_existing_run: With no earlier try's run to reattach to, adopt the job's newest run that
+        has not ended yet, whoever started it, instead of starting one.
     :param retry_from_failure: On a task retry, retry the earlier try's failed run from its point of
         failure (POST ``/runs/{id}/retry/``) instead of starting a new run.
     :param deferrable: Wait in the triggerer instead of on the worker.
     :param hook_params: Extra arguments for :class:`~airflow_dbtcloud.hooks.dbt.DbtCloudHook`.
-    :param openlineage_inject_parent_job_info: Accepted for compatibility; ignored, because the ``cause``
-        carries this task's marker.
+    :param openlineage_inject_parent_job_info: Accepted for compatibility; ignored with a warning,
+        because the ``cause`` carries this task's marker.
+    :param durable: Let a retry reattach to the run an earlier try of the same task instance started
+        (stored id, else marker). ``False`` starts a new run on every try.
     :param git_branch: The git branch to check out.
     :param git_sha: The git commit to check out (7 to 40 hexadecimal characters).
     :param threads_override: The number of dbt threads.
@@ -134,7 +147,10 @@ class DbtCloudRunJobOperator(BaseOperator):
         retry_from_failure: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         hook_params: dict[str, Any] | None = None,
-        openlineage_inject_parent_job_info: bool = False,
+        openlineage_inject_parent_job_info: bool = conf.getboolean(
+            "openlineage", "spark_inject_parent_job_info", fallback=False
+        ),
+        durable: bool = True,
         git_branch: str | None = None,
         git_sha: str | None = None,
         threads_override: int | None = None,
@@ -165,6 +181,7 @@ class DbtCloudRunJobOperator(BaseOperator):
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
         self.openlineage_inject_parent_job_info = openlineage_inject_parent_job_info
+        self.durable = durable
         self.git_branch = git_branch
         self.git_sha = git_sha
         self.threads_override = threads_override
@@ -175,177 +192,229 @@ class DbtCloudRunJobOperator(BaseOperator):
         self.fail_fast_on_cancel = fail_fast_on_cancel
         self.error_budget = error_budget
         self.run_id: int | None = None
-        self._run_url: str | None = None
 
     @cached_property
     def hook(self) -> DbtCloudHook:
         """The dbt Cloud hook built from ``dbt_cloud_conn_id`` and ``hook_params``."""
         return DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
 
-    def _build_request(self, context: Context) -> RunRequest:
-        body = validate_overrides(
+    def _run_config(self) -> dict[str, Any]:
+        """``additional_run_config`` with the typed overrides merged in."""
+        return merge_overrides(
+            self.additional_run_config, {name: getattr(self, name) for name in TYPED_OVERRIDES}
+        )
+
+    def _resolve_job_id(self) -> int:
+        if self.job_id is not None:
+            return require_id("job_id", self.job_id)
+        if not (self.project_name and self.environment_name and self.job_name):
+            raise ValueError(
+                "Either job_id or project_name, environment_name, and job_name must be provided."
+            )
+        job = self.hook.get_job_by_name(
+            account_id=self.account_id,
+            project_name=self.project_name,
+            environment_name=self.environment_name,
+            job_name=self.job_name,
+        )
+        self.log.info("Job %r resolved to id %s.", self.job_name, job["id"])
+        return cast("int", job["id"])
+
+    def _obtain_run(self, context: Context) -> ObtainedRun:
+        """Find the run an earlier try started, or start one, and remember it for later tries."""
+        identity = TaskIdentity.from_context(context)
+        marker = identity.marker(self.durable) if identity is not None else None
+        run_config = self._run_config()
+        # Checked before the first request, so bad input fails fast and names the field.
+        trigger_fields(self.steps_override, self.schema_override, run_config)
+        self.account_id = optional_id("account_id", self.account_id)
+        self.job_id = self._resolve_job_id()
+        request = RunRequest(
+            job_id=self.job_id,
+            cause=build_cause(str(self.trigger_reason), marker),
+            marker=marker,
+            account_id=self.account_id,
             steps_override=self.steps_override,
             schema_override=self.schema_override,
-            additional_run_config=self.additional_run_config,
-            git_branch=self.git_branch,
-            git_sha=self.git_sha,
-            threads_override=self.threads_override,
-            target_name_override=self.target_name_override,
-            dbt_version_override=self.dbt_version_override,
-            generate_docs_override=self.generate_docs_override,
-            timeout_seconds_override=self.timeout_seconds_override,
+            additional_run_config=run_config,
         )
-        if self.job_id is None:
-            if not (self.project_name and self.environment_name and self.job_name):
-                raise ValueError(
-                    "Either job_id or project_name, environment_name and job_name must be provided."
-                )
-            job = self.hook.get_job_by_name(
-                project_name=self.project_name,
-                environment_name=self.environment_name,
-                job_name=self.job_name,
-                account_id=self.account_id,
+        # The marker under which this task's runs are stored and looked for across tries, if any.
+        tracked = marker if self.durable else None
+        is_retry = context["ti"].try_number != 1
+        with resume_decision(type(self).__name__) as span:
+            obtained = drive_calls(
+                obtain_run(
+                    request,
+                    stored_run_id=load_run_id(context, tracked) if tracked else None,
+                    search_earlier=bool(tracked) and is_retry,
+                    reuse_existing_run=self.reuse_existing_run,
+                    retry_from_failure=bool(tracked) and self.retry_from_failure and is_retry,
+                    # Without a way to find this task's own run, retry_from_failure keeps its official
+                    # meaning: dbt Cloud reruns the job's latest run if that failed.
+                    rerun_latest=not tracked and self.retry_from_failure and is_retry,
+                    log=self.log,
+                ),
+                self.hook,
             )
-            self.job_id = int(job["id"])
-            self.log.info("Job %r resolved to id %s.", self.job_name, self.job_id)
-        marker = marker_from_context(context)
-        reason = self.trigger_reason or (
-            f"Triggered via Apache Airflow by task {self.task_id!r} in the {self.dag_id} DAG."
-        )
-        return RunRequest(int(self.job_id), build_cause(reason, marker), marker, self.account_id, body)
+            if tracked:
+                report_decision(span, type(self).__name__, obtained, getattr(context["ti"], "stats_tags", {}))
+        if tracked and not save_run_id(context, tracked, obtained.run.id):
+            self.log.warning(
+                "No task_state_store here; a retry will find run %s by its marker.", obtained.run.id
+            )
+        return obtained
 
-    def execute(self, context: Context) -> int:
+    def execute(self, context: Context) -> int | None:
         """Find or start the run, publish it, then wait as configured.
 
         :param context: The Airflow task context.
         :return: The dbt Cloud run id.
         """
+        if self.trigger_reason is None:
+            self.trigger_reason = (
+                f"Triggered via Apache Airflow by task {self.task_id!r} in the {self.dag_id} DAG."
+            )
         if self.openlineage_inject_parent_job_info:
             self.log.warning(
-                "openlineage_inject_parent_job_info is ignored: the cause carries the task marker."
+                "openlineage_inject_parent_job_info is ignored: the cause carries this task's marker."
             )
-        request = self._build_request(context)
-        run, how = obtain_run(
-            self.hook,
-            context,
-            request,
-            reuse_existing_run=self.reuse_existing_run,
-            retry_from_failure=self.retry_from_failure and context["ti"].try_number > 1,
-            log=self.log,
+        obtained = self._obtain_run(context)
+        run = obtained.run
+        self.run_id = run.id
+        url = publish_run_links(context["ti"], run, lambda: self.hook.ui_base_url, self.account_id)
+        self.log.info(
+            "dbt Cloud run %s of job %s (%s): %s",
+            run.id,
+            self.job_id,
+            obtained.decision.replace("_", " "),
+            url,
         )
-        self.run_id = run_id = int(run["id"])
-        store_run_id(context, request.marker, run_id)
-        ui = self.hook.ui_base_url
-        self._run_url = run_page_url(ui, run, self.account_id)
-        context["ti"].xcom_push(key=JOB_RUN_URL_KEY, value=self._run_url)
-        context["ti"].xcom_push(key="job_run_id", value=run_id)
-        context["ti"].xcom_push(key=JOB_URL_KEY, value=job_page_url(ui, run, self.account_id))
-        self.log.info("dbt Cloud run %s (%s) of job %s: %s", run_id, how, request.job_id, self._run_url)
-
-        if not self.wait_for_termination:
+        # A run id that is not an int can only come from a test double standing in for the hook; like
+        # the official operator, there is then nothing to wait for.
+        if not (self.wait_for_termination and isinstance(run.id, int)):
             if self.deferrable:
                 warnings.warn(
-                    "deferrable has no effect when wait_for_termination is False.", UserWarning, stacklevel=2
+                    "Argument `wait_for_termination` is False and `deferrable` is True , hence "
+                    "`deferrable` parameter doesn't have any effect",
+                    UserWarning,
+                    stacklevel=2,
                 )
-            return run_id
-        outcome = classify(int(run["status"]))
-        if outcome != "pending":
-            return self._finish(outcome)
-        if self.deferrable:
-            now = time.time()
-            self.defer(
-                trigger=DbtCloudRunJobTrigger(
-                    conn_id=self.dbt_cloud_conn_id,
-                    run_id=run_id,
-                    end_time=now + self.timeout,
-                    poll_interval=self.check_interval,
-                    account_id=self.account_id,
-                    hook_params=self.hook_params,
-                    execution_deadline=(
-                        now + self.execution_timeout.total_seconds() if self.execution_timeout else None
-                    ),
-                    error_budget=self.error_budget,
-                ),
-                method_name="execute_complete",
-                timeout=None,
+            return run.id
+        return self._wait_deferred(run.id) if self.deferrable else self._wait(run.id)
+
+    def _wait_deferred(self, run_id: int) -> int | None:
+        """Check the run once, as the official operator does, then defer to the trigger if it is going."""
+        status = self.hook.get_job_run_status(run_id=run_id, account_id=self.account_id)
+        if DbtCloudJobRunStatus.is_terminal(status):
+            return self._finish_at_first_check(run_id, status)
+        execution_timeout = self.execution_timeout.total_seconds() if self.execution_timeout else None
+        trigger = DbtCloudRunJobTrigger(
+            **wait_arguments(
+                conn_id=self.dbt_cloud_conn_id,
+                run_id=run_id,
+                account_id=self.account_id,
+                poll_interval=self.check_interval,
+                timeout=self.timeout,
+                execution_timeout=execution_timeout,
+                hook_params=self.hook_params,
+                error_budget=self.error_budget,
             )
-        return self._wait(run_id)
+        )
+        # timeout=None: the trigger enforces the deadlines, so execute_complete can cancel the run.
+        self.defer(timeout=None, trigger=trigger, method_name="execute_complete")
+        return None
 
-    def _wait(self, run_id: int) -> int:
-        started = time.time()
-        deadlines = Deadlines(started + self.timeout)
-        budget = ErrorBudget(limit=self.error_budget, poll_interval=self.check_interval)
-        last: int | None = None
-        while True:
-            pause: float = self.check_interval
-            try:
-                run = self.hook.get_run_data(run_id, self.account_id, include_related=("run_steps",))
-            except DbtCloudError as exc:
-                if not is_transient_error(exc) or not budget.record_error():
-                    raise
-                pause = budget.backoff(getattr(exc, "retry_after", None))
-                self.log.warning("Transient error polling run %s, next poll in %.0fs: %s", run_id, pause, exc)
-            else:
-                budget.record_success()
-                if run["status"] != last:
-                    last = run["status"]
-                    self.log.info("dbt Cloud run %s: %s", run_id, describe_progress(run, started))
-                outcome = classify(int(run["status"]))
-                if outcome != "pending":
-                    return self._finish(outcome)
-            passed = deadlines.passed(time.time())
-            if passed is not None:
-                self._cancel(f"the operator's {passed} of {self.timeout}s passed")
-                raise DbtCloudJobRunException(f"Job run {run_id} did not finish within {self.timeout}s.")
-            time.sleep(min(pause, deadlines.remaining(time.time())))
-
-    def _finish(self, outcome: str) -> int:
-        assert self.run_id is not None
-        if outcome == "success":
-            self.log.info("dbt Cloud run %s has completed successfully.", self.run_id)
-            return self.run_id
+    def _finish_at_first_check(self, run_id: int, status: int) -> int:
+        """Return or raise for a run that had already ended before the task could defer."""
+        if status == DbtCloudJobRunStatus.SUCCESS.value:
+            self.log.info("Job run %s has completed successfully.", run_id)
+            return run_id
         raise_for_failed_run(
             self.hook,
-            self.run_id,
-            outcome,
-            account_id=self.account_id,
-            url=self._run_url,
+            run_id,
+            self.account_id,
+            f"Job run {run_id} has failed or has been cancelled.",
+            cancelled=status == DbtCloudJobRunStatus.CANCELLED.value,
             fail_fast_on_cancel=self.fail_fast_on_cancel,
             log=self.log,
         )
-        raise AssertionError("unreachable")
+
+    def _wait(self, run_id: int) -> int:
+        """Wait on the worker through the hook's ``wait_for_job_run_status``; cancel the run on timeout."""
+        self.log.info("Waiting for job run %s to terminate.", run_id)
+        extra = {"error_budget": self.error_budget} if self.error_budget != DEFAULT_ERROR_BUDGET else {}
+        try:
+            self.hook.wait_for_job_run_status(
+                run_id=run_id,
+                account_id=self.account_id,
+                expected_statuses=DbtCloudJobRunStatus.SUCCESS.value,
+                check_interval=self.check_interval,
+                timeout=self.timeout,
+                **extra,
+            )
+        except DbtCloudJobRunTimeoutError:
+            self._cancel(f"the operator's timeout of {self.timeout}s passed")
+            raise
+        except DbtCloudJobRunFailedError as exc:
+            if exc.status == DbtCloudJobRunStatus.CANCELLED.value and self.fail_fast_on_cancel:
+                raise DbtCloudJobRunCancelledError(f"{exc}\n{NOT_RETRYING}", exc.status) from exc
+            raise
+        self.log.info("Job run %s has completed successfully.", run_id)
+        return run_id
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> int:
-        """Resume after the trigger fired: return on success, otherwise cancel or report and raise.
+        """Resume after the trigger fired: return on success; otherwise report, cancel if needed, raise.
 
         :param context: The Airflow task context.
         :param event: The trigger's event.
         :return: The dbt Cloud run id.
         """
-        checked = validate_event(event)
-        self.run_id = checked["run_id"]
-        self._run_url = context["ti"].xcom_pull(task_ids=self.task_id, key=JOB_RUN_URL_KEY) or None
-        status = checked["status"]
-        if status in ("success", "error", "cancelled"):
-            return self._finish(status)
-        if status == "timeout":
-            self._cancel(f"the task's {checked['reason'] or 'timeout'} passed")
-            raise DbtCloudJobRunException(checked["message"])
+        outcome = settle_event(
+            self.hook, event, self.account_id, fail_fast_on_cancel=self.fail_fast_on_cancel, log=self.log
+        )
+        self.run_id = outcome.run_id
+        if outcome.end == "reached":
+            self.log.info(outcome.message)
+            return int(outcome.run_id or 0)
+        if outcome.end in ("timeout", "execution_timeout"):
+            if self.run_id is None:
+                self.log.warning("No run_id found; skipping cancellation")
+            else:
+                self._cancel(
+                    "the operator's timeout passed" if outcome.end == "timeout" else "the task timed out"
+                )
+            raise DbtCloudJobRunTimeoutError(outcome.message)
         raise DbtCloudJobRunException(
-            f"{checked['message']} The run was left as it is; a retry of this task waits on it again."
+            f"Stopped following job run {self.run_id}: {outcome.message} The run was left as it is; a retry "
+            "of this task reattaches to it."
         )
 
     def _cancel(self, why: str) -> None:
+        """Ask dbt Cloud to cancel the run, best effort: a failure is logged, never raised."""
         if self.run_id is None:
             return
         self.log.warning("Cancelling dbt Cloud run %s because %s.", self.run_id, why)
         try:
-            self.hook.cancel_run(self.run_id, self.account_id)
-        except DbtCloudError as exc:
-            self.log.error("Could not cancel dbt Cloud run %s: %s", self.run_id, exc)
-        else:
-            self.log.info("Asked dbt Cloud to cancel run %s.", self.run_id)
+            self.hook.cancel_job_run(account_id=self.account_id, run_id=self.run_id)
+        # Cancelling is cleanup on the way to raising the real error, which it must not replace.
+        except Exception:
+            self.log.warning("Failed to cancel dbt Cloud run %s.", self.run_id, exc_info=True)
 
     def on_kill(self) -> None:
-        """Cancel the run when the task is killed or times out."""
-        self._cancel("the task was killed or timed out")
+        """Cancel the run when the task is killed, then confirm the cancellation (best effort)."""
+        if not self.run_id:
+            return
+        self._cancel("the task was killed")
+        try:
+            if self.hook.wait_for_job_run_status(
+                run_id=self.run_id,
+                account_id=self.account_id,
+                expected_statuses=DbtCloudJobRunStatus.CANCELLED.value,
+                check_interval=self.check_interval,
+                timeout=self.timeout,
+            ):
+                self.log.info("Job run %s has been cancelled successfully.", self.run_id)
+        except DbtCloudJobRunException as exc:
+            self.log.warning(
+                "Failed to confirm cancellation of job run %s during task kill: %s", self.run_id, exc
+            )

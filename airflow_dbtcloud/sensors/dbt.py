@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -10,34 +9,36 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_dbtcloud.api.status import classify
+from airflow_dbtcloud.api.calls import get_run, make_call
+from airflow_dbtcloud.api.ids import optional_id, require_id
+from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, Waiter
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudError,
     DbtCloudHook,
     DbtCloudJobRunException,
-    is_transient_error,
+    DbtCloudJobRunStatus,
+    validate_execute_complete_event,
 )
-from airflow_dbtcloud.links.dbt import (
-    JOB_RUN_URL_KEY,
-    JOB_URL_KEY,
-    DbtCloudJobLink,
-    DbtCloudRunJobOperatorLink,
-    job_page_url,
-    run_page_url,
-)
-from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger
-from airflow_dbtcloud.utils.events import validate_event
-from airflow_dbtcloud.utils.outcome import raise_for_failed_run
-from airflow_dbtcloud.utils.polling import DEFAULT_ERROR_BUDGET, ErrorBudget
+from airflow_dbtcloud.hooks.run_outcome import raise_for_failed_run, settle_event
+from airflow_dbtcloud.links.dbt import DbtCloudJobLink, DbtCloudRunJobOperatorLink, publish_run_links
+from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger, wait_arguments
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-__all__ = ["DbtCloudJobRunSensor"]
+# The official module exposes the event check too; keep it importable here.
+__all__ = ["DbtCloudJobRunSensor", "DbtCloudJobRunSensorTimeout", "validate_execute_complete_event"]
+
+
+class DbtCloudJobRunSensorTimeout(DbtCloudJobRunException, AirflowSensorTimeout):
+    """The deferred sensor's timeout passed before the run ended (``soft_fail`` applies, as when poking)."""
 
 
 class DbtCloudJobRunSensor(BaseSensorOperator):
-    """Wait for a dbt Cloud run to end; fail with the failure output when it errors or is cancelled.
+    """Wait for a dbt Cloud run to end; fail with the failure report when it errors or is cancelled.
+
+    Poking survives transient API errors (a budget of them in a row); deferred, the wait runs in the
+    triggerer with the same policy. The run's pages are pushed to XCom for the extra links.
 
     :param dbt_cloud_conn_id: The dbt Cloud connection id.
     :param run_id: The dbt Cloud run id.
@@ -74,78 +75,80 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
         self.hook_params = hook_params or {}
         self.fail_fast_on_cancel = fail_fast_on_cancel
         self.error_budget = error_budget
-        self._budget = ErrorBudget(limit=error_budget)
-        self._published = False
-        self._url: str | None = None
+        self._waiter: Waiter | None = None
 
     @cached_property
     def hook(self) -> DbtCloudHook:
         """The dbt Cloud hook built from ``dbt_cloud_conn_id`` and ``hook_params``."""
         return DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
 
-    def _fail(self, outcome: str) -> None:
-        raise_for_failed_run(
-            self.hook,
-            int(self.run_id),
-            outcome,
-            account_id=self.account_id,
-            url=self._url,
-            fail_fast_on_cancel=self.fail_fast_on_cancel,
-            log=self.log,
-        )
-
     def poke(self, context: Context) -> bool:
         """Check the run once.
 
         :param context: The Airflow task context.
-        :return: ``True`` when the run succeeded, ``False`` while it is going (or dbt Cloud had a
-            transient error within the budget).
-        :raises DbtCloudJobRunException: When the run errored or was cancelled, with the failure output.
+        :return: ``True`` when the run succeeded, ``False`` while it is going (or while dbt Cloud has
+            transient errors, within the budget).
+        :raises DbtCloudJobRunException: When the run errored or was cancelled, with the failure report.
         """
+        if self._waiter is None:
+            # Only the error budget of this waiter is used; BaseSensorOperator owns timing and deadlines.
+            self._waiter = Waiter(
+                int(self.run_id), self.poke_interval, float("inf"), error_budget=self.error_budget
+            )
         try:
-            run = self.hook.get_run_data(int(self.run_id), self.account_id)
+            status = self.hook.get_job_run_status(run_id=self.run_id, account_id=self.account_id)
         except DbtCloudError as exc:
-            if not is_transient_error(exc) or not self._budget.record_error():
+            step = self._waiter.after_error(exc)
+            if step.outcome is not None:
                 raise
-            self.log.warning("Transient error checking run %s; will poke again: %s", self.run_id, exc)
+            self.log.warning("%s", step.warning)
             return False
-        self._budget.record_success()
-        if not self._published:
-            ui = self.hook.ui_base_url
-            self._url = run_page_url(ui, run, self.account_id)
-            context["ti"].xcom_push(key=JOB_RUN_URL_KEY, value=self._url)
-            context["ti"].xcom_push(key=JOB_URL_KEY, value=job_page_url(ui, run, self.account_id))
-            self._published = True
-        outcome = classify(int(run["status"]))
-        self.log.info("dbt Cloud run %s is %s.", self.run_id, run.get("status_humanized") or outcome)
-        if outcome in ("error", "cancelled"):
-            self._fail(outcome)
-        return outcome == "success"
+        step = self._waiter.after_status(status)
+        if step.outcome is None:
+            return False
+        if step.outcome.end == "reached":
+            return True
+        cancelled = status == DbtCloudJobRunStatus.CANCELLED.value
+        raise_for_failed_run(
+            self.hook,
+            self.run_id,
+            self.account_id,
+            f"Job run {self.run_id} has been cancelled."
+            if cancelled
+            else f"Job run {self.run_id} has failed.",
+            cancelled=cancelled,
+            fail_fast_on_cancel=self.fail_fast_on_cancel,
+            log=self.log,
+        )
 
     def execute(self, context: Context) -> Any:
-        """Poke, or check once and defer to the trigger.
+        """Publish the run's pages, then poke, or check once and defer to the trigger.
 
         :param context: The Airflow task context.
         """
+        self.run_id = require_id("run_id", self.run_id)
+        self.account_id = optional_id("account_id", self.account_id)
+        if context.get("ti") is not None:
+            run = make_call(get_run(self.run_id, self.account_id), self.hook)
+            publish_run_links(context["ti"], run, lambda: self.hook.ui_base_url, self.account_id)
         if not self.deferrable:
             return super().execute(context)
-        now = time.time()
         if not self.poke(context):
             self.defer(
+                timeout=self.execution_timeout,
                 trigger=DbtCloudRunJobTrigger(
-                    conn_id=self.dbt_cloud_conn_id,
-                    run_id=int(self.run_id),
-                    end_time=now + self.timeout,
-                    poll_interval=self.poke_interval,
-                    account_id=self.account_id,
-                    hook_params=self.hook_params,
-                    execution_deadline=(
-                        now + self.execution_timeout.total_seconds() if self.execution_timeout else None
-                    ),
-                    error_budget=self.error_budget,
+                    **wait_arguments(
+                        conn_id=self.dbt_cloud_conn_id,
+                        run_id=self.run_id,
+                        account_id=self.account_id,
+                        poll_interval=self.poke_interval,
+                        timeout=self.timeout,
+                        execution_timeout=None,
+                        hook_params=self.hook_params,
+                        error_budget=self.error_budget,
+                    )
                 ),
                 method_name="execute_complete",
-                timeout=None,
             )
         return None
 
@@ -155,17 +158,15 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
         :param context: The Airflow task context.
         :param event: The trigger's event.
         :return: The run id when the run succeeded.
-        :raises AirflowSensorTimeout: When a deadline passed.
+        :raises DbtCloudJobRunSensorTimeout: When the sensor's timeout passed.
         :raises DbtCloudJobRunException: When the run failed or dbt Cloud could not be asked.
         """
-        checked = validate_event(event)
-        self._url = context["ti"].xcom_pull(task_ids=self.task_id, key=JOB_RUN_URL_KEY) or None
-        status = checked["status"]
-        if status == "success":
-            self.log.info("%s", checked["message"])
-            return checked["run_id"]
-        if status in ("error", "cancelled"):
-            self._fail(status)
-        if status == "timeout":
-            raise AirflowSensorTimeout(checked["message"])
-        raise DbtCloudJobRunException(checked["message"])
+        outcome = settle_event(
+            self.hook, event, self.account_id, fail_fast_on_cancel=self.fail_fast_on_cancel, log=self.log
+        )
+        if outcome.end == "reached":
+            self.log.info(outcome.message)
+            return int(outcome.run_id or 0)
+        if outcome.end in ("timeout", "execution_timeout"):
+            raise DbtCloudJobRunSensorTimeout(outcome.message)
+        raise DbtCloudJobRunException(outcome.message)

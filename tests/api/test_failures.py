@@ -5,6 +5,7 @@ from __future__ import annotations
 from api_failure_payloads import RUN, RUN_RESULTS
 
 from airflow_dbtcloud.api.failures import failed_nodes, failed_steps
+from airflow_dbtcloud.api.run_state import RunState
 
 
 def test_failed_nodes_keep_errors_and_fails_only():
@@ -20,7 +21,7 @@ def test_failed_nodes_tolerates_garbage():
 
 
 def test_failed_steps_picks_failed_with_log_tail():
-    steps = failed_steps(RUN)
+    steps = failed_steps(RunState.from_payload(RUN))
     assert len(steps) == 1
     assert steps[0].index == 2
     assert steps[0].log_tail[-1] == "ERROR boom"
@@ -28,6 +29,12 @@ def test_failed_steps_picks_failed_with_log_tail():
 
 def test_failed_steps_include_cancelled_steps():
     run = {
-        "run_steps": [{"index": 1, "status": 10}, {"index": 2, "status": 30, "status_humanized": "Cancelled"}]
+        "id": 1,
+        "run_steps": [
+            {"index": 1, "status": 10},
+            {"index": 2, "status": 30, "status_humanized": "Cancelled"},
+        ],
     }
-    assert [(step.index, step.status) for step in failed_steps(run)] == [(2, "Cancelled")]
+    assert [(step.index, step.status) for step in failed_steps(RunState.from_payload(run))] == [
+        (2, "Cancelled")
+    ]

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from unit_payloads import envelope
 
-from airflow_dbtcloud._transport.errors import DbtCloudConfigError, DbtCloudNotFoundError
-from airflow_dbtcloud._transport.flow import drive
-from airflow_dbtcloud._transport.request import ApiResponse
+from airflow_dbtcloud._transport.errors import DbtCloudConfigError
 from airflow_dbtcloud.api import artifacts, jobs, runs, urls
-from airflow_dbtcloud.api.status import classify, status_name
+from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, classify, status_name
 
 
 def first_request(flow):
@@ -67,17 +64,13 @@ def test_artifact_paths_keep_slashes_and_quote_segments():
     assert request.params == (("step", "2"),)
 
 
-def test_get_artifact_json_returns_none_when_missing():
-    def send(step):
-        raise DbtCloudNotFoundError(404, "GET", step.path)
-
-    assert drive(artifacts.get_artifact_json(1, 5, "run_results.json"), send) is None
-
-
-def test_get_artifact_json_decodes():
-    assert drive(
-        artifacts.get_artifact_json(1, 5, "x.json"), lambda step: ApiResponse(200, {}, {"a": 1})
-    ) == {"a": 1}
+def test_streamed_artifact_request_leaves_the_body_unread():
+    request = artifacts.artifact_request(1, 5, "manifest.json", stream=True)
+    assert (request.method, request.path, request.stream) == (
+        "GET",
+        "/api/v2/accounts/1/runs/5/artifacts/manifest.json",
+        True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,23 +123,21 @@ def test_trigger_body_keeps_only_set_fields():
     }
 
 
-def test_job_by_name_walks_projects_environments_jobs():
-    answers = {
-        "/api/v3/accounts/1/projects/": [{"id": 100, "name": "p"}, {"id": 101, "name": "p2"}],
-        "/api/v3/accounts/1/projects/100/environments/": [{"id": 200, "name": "Prod"}],
-        "/api/v2/accounts/1/jobs/": [{"id": 300, "name": "j"}],
-    }
-    seen = []
+def test_exactly_one_picks_the_exact_name_across_pages():
+    pages = [[{"id": 1, "name": "p2"}], [{"id": 2, "name": "p"}, {"id": 3, "name": "P"}]]
+    assert jobs.exactly_one(pages, "p", "Found {count} projects")["id"] == 2
 
-    def send(step):
-        seen.append((step.path, dict(step.params)))
-        return ApiResponse(200, {}, envelope(answers[step.path]))
 
-    assert drive(jobs.job_by_name(1, "p", "Prod", "j"), send)["id"] == 300
-    assert seen[2] == (
-        "/api/v2/accounts/1/jobs/",
-        {"project_id": "100", "environment_id": "200", "name__icontains": "j", "limit": "100", "offset": "0"},
-    )
+@pytest.mark.parametrize(
+    ("pages", "message"),
+    [
+        ([[{"id": 1, "name": "x"}]], "Found 0 projects with name `p`."),
+        ([[{"name": "p"}], [{"name": "p"}]], "Found 2"),
+    ],
+)
+def test_exactly_one_refuses_none_or_several(pages, message):
+    with pytest.raises(jobs.DbtCloudResourceLookupError, match=message):
+        jobs.exactly_one(pages, "p", "Found {count} projects with name `p`.")
 
 
 @pytest.mark.parametrize(
@@ -158,8 +149,18 @@ def test_classify(status, outcome):
 
 
 def test_classify_rejects_unknown():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="4 is not a valid DbtCloudJobRunStatus"):
         classify(4)
+
+
+def test_check_is_valid_uses_the_enum_message():
+    with pytest.raises(ValueError, match=r"^42 is not a valid DbtCloudJobRunStatus$"):
+        DbtCloudJobRunStatus.check_is_valid([10, 42])
+
+
+def test_is_terminal_refuses_unknown_values():
+    with pytest.raises(ValueError):
+        DbtCloudJobRunStatus.is_terminal(42)
 
 
 def test_status_name():

@@ -76,14 +76,6 @@ async def test_get_headers_tenants_from_connection(hook):
     assert headers["Content-Type"] == "application/json"
 
 
-async def test_aget_run_data_and_acancel_run(hook):
-    with aioresponses() as mocked:
-        mocked.get(f"{V2}/runs/5/", payload=envelope({"id": 5, "status": 3}))
-        mocked.post(f"{V2}/runs/5/cancel/", payload=envelope({"id": 5, "status": 30}))
-        assert (await hook.aget_run_data(5))["status"] == 3
-        assert (await hook.acancel_run(5))["status"] == 30
-
-
 async def test_adownload_job_run_artifact(hook, tmp_path):
     with aioresponses() as mocked:
         mocked.get(f"{V2}/runs/5/artifacts/manifest.json", body=b'{"nodes": {}}')

@@ -1,130 +1,64 @@
-"""The hook module offers every public name of the reference provider with the same signature."""
+"""``DbtCloudHook`` offers every public member of the official hook, read from the official class itself.
+
+Members the official hook only inherits from ``HttpHook``/``BaseHook`` are not compared (ours inherits
+them too); what the official class defines or overrides is. The remaining tests check behaviour that a
+signature cannot show.
+"""
 
 from __future__ import annotations
 
-import inspect
-from enum import Enum
-
+import official_reference as ref
 import pytest
 import requests
-from airflow.sdk.exceptions import AirflowException
-from requests.auth import AuthBase
 
 from airflow_dbtcloud.hooks import dbt
 
-# Public methods of the reference DbtCloudHook: name -> (parameters with defaults, is coroutine).
-# ``...`` marks a parameter without default. Written from the reference API listing.
-REFERENCE_METHODS = {
-    "get_request_url_params": (
-        {"tenant": ..., "endpoint": ..., "include_related": None, "api_version": "v2"},
-        False,
-    ),
-    "get_headers_tenants_from_connection": ({}, True),
-    "get_job_details": ({"run_id": ..., "account_id": None, "include_related": None}, True),
-    "get_job_status": ({"run_id": ..., "account_id": None, "include_related": None}, True),
-    "list_accounts": ({}, False),
-    "get_account": ({"account_id": None}, False),
-    "list_projects": ({"account_id": None, "name_contains": None}, False),
-    "get_project": ({"project_id": ..., "account_id": None}, False),
-    "list_environments": ({"project_id": ..., "name_contains": None, "account_id": None}, False),
-    "get_environment": ({"project_id": ..., "environment_id": ..., "account_id": None}, False),
-    "list_jobs": (
-        {
-            "account_id": None,
-            "order_by": None,
-            "project_id": None,
-            "environment_id": None,
-            "name_contains": None,
-        },
-        False,
-    ),
-    "get_job": ({"job_id": ..., "account_id": None}, False),
-    "get_job_by_name": (
-        {"project_name": ..., "environment_name": ..., "job_name": ..., "account_id": None},
-        False,
-    ),
-    "trigger_job_run": (
-        {
-            "job_id": ...,
-            "cause": ...,
-            "account_id": None,
-            "steps_override": None,
-            "schema_override": None,
-            "retry_from_failure": False,
-            "additional_run_config": None,
-        },
-        False,
-    ),
-    "list_job_runs": (
-        {"account_id": None, "include_related": None, "job_definition_id": None, "order_by": None},
-        False,
-    ),
-    "get_job_runs": ({"account_id": None, "payload": None}, False),
-    "get_job_run": ({"run_id": ..., "account_id": None, "include_related": None}, False),
-    "get_job_run_status": ({"run_id": ..., "account_id": None}, False),
-    "wait_for_job_run_status": (
-        {
-            "run_id": ...,
-            "account_id": None,
-            "expected_statuses": 10,
-            "check_interval": 60,
-            "timeout": 60 * 60 * 24 * 7,
-        },
-        False,
-    ),
-    "cancel_job_run": ({"run_id": ..., "account_id": None}, False),
-    "list_job_run_artifacts": ({"run_id": ..., "account_id": None, "step": None}, False),
-    "get_job_run_artifact": ({"run_id": ..., "path": ..., "account_id": None, "step": None}, False),
-    "get_job_run_artifacts_concurrently": (
-        {"run_id": ..., "artifacts": ..., "account_id": None, "step": None},
-        True,
-    ),
-    "retry_failed_job_run": ({"job_id": ..., "account_id": None}, False),
-    "test_connection": ({}, False),
-    "get_conn": ({}, False),
-    "get_ui_field_behaviour": ({}, False),
-}
+HOOK = ("DbtCloudHook",)
 
 
-@pytest.mark.parametrize("name", sorted(REFERENCE_METHODS))
-def test_method_signature_matches_reference(name):
-    expected, is_async = REFERENCE_METHODS[name]
-    method = getattr(dbt.DbtCloudHook, name)
-    assert inspect.iscoroutinefunction(method) is is_async
-    params = {
-        p.name: (... if p.default is inspect.Parameter.empty else p.default)
-        for p in inspect.signature(method).parameters.values()
-        if p.name not in ("self", "cls") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    }
-    assert params == expected
+@ref.compare_each(lambda: ref.class_members(only=HOOK))
+def test_official_hook_member_exists_and_is_used_the_same_way(case):
+    """A property stays a property, a method stays callable and class data stays data."""
+    theirs = ref.member_kind(case, ref.official)
+    ref.ours(case)
+    assert ref.member_kind(case, ref.ours) == theirs
 
 
-def test_module_level_names():
-    assert dbt.DBT_CAUSE_MAX_LENGTH == 255
-    assert issubclass(dbt.TokenAuth, AuthBase)
-    assert dbt.JobRunInfo.__annotations__.keys() == {"account_id", "run_id"}
-    assert issubclass(dbt.DbtCloudJobRunException, AirflowException)
-    assert callable(dbt.fallback_to_default_account)
-    assert callable(dbt.provide_account_id)
-    assert dbt.T is not None
+@ref.compare_each(lambda: ref.class_callables(only=HOOK))
+def test_official_hook_method_has_compatible_signature(case):
+    """Same parameter names, kinds, order and defaults; extras only trailing keywords with defaults."""
+    ref.assert_compatible_signature(ref.official(case), ref.ours(case))
 
 
-def test_hook_class_attributes():
-    hook = dbt.DbtCloudHook
-    assert hook.conn_name_attr == "dbt_cloud_conn_id"
-    assert hook.default_conn_name == "dbt_cloud_default"
-    assert hook.conn_type == "dbt_cloud"
-    assert hook.hook_name == "dbt Cloud"
-    assert inspect.signature(hook.__init__).parameters["dbt_cloud_conn_id"].default == "dbt_cloud_default"
+@ref.compare_each(lambda: ref.class_callables(only=HOOK))
+def test_official_hook_method_is_sync_or_async_alike(case):
+    assert ref.call_kind(ref.ours(case)) == ref.call_kind(ref.official(case))
 
 
-def test_run_status_enum():
+@ref.compare_each(lambda: ref.class_data_members(only=HOOK))
+def test_official_hook_class_attribute_has_same_value(case):
+    assert ref.comparable(ref.ours(case)) == ref.comparable(ref.official(case))
+
+
+@ref.compare_each(lambda: ref.initialisers(only=HOOK))
+def test_official_hook_init_accepts_official_arguments(case):
+    ref.assert_compatible_signature(ref.official(case), ref.ours(case))
+
+
+@ref.compare_each(lambda: ref.instance_attributes(only=HOOK))
+def test_official_hook_instance_attribute_matches(case):
+    """``hook.dbt_cloud_conn_id``, ``hook.retry_limit``... hold what the official hook's attributes hold."""
+    theirs = ref.official(ref.Case(case.module, case.owner))()
+    ours = ref.ours(ref.Case(case.module, case.owner))()
+    assert hasattr(ours, case.member), f"DbtCloudHook instances have no {case.member}"
+    assert ref.comparable(getattr(ours, case.member)) == ref.comparable(getattr(theirs, case.member))
+
+
+# --- behaviour the signatures do not show --------------------------------------------------------------
+
+
+def test_run_status_helpers():
     status = dbt.DbtCloudJobRunStatus
-    assert issubclass(status, Enum)
-    assert [status.QUEUED.value, status.STARTING.value, status.RUNNING.value] == [1, 2, 3]
-    assert [status.SUCCESS.value, status.ERROR.value, status.CANCELLED.value] == [10, 20, 30]
-    assert status.NON_TERMINAL_STATUSES.value == (1, 2, 3)
-    assert status.TERMINAL_STATUSES.value == (10, 20, 30)
     assert status.is_terminal(20)
     assert not status.is_terminal(3)
     status.check_is_valid([1, 10])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from unittest import mock
 
 import pytest
 
@@ -35,8 +36,13 @@ def api_calls(emu, route):
     return [entry for entry in emu.journal if entry.get("route") == route]
 
 
+def start(hook, job_id, cause):
+    """Start a run through the reference method and return it as dbt Cloud answered."""
+    return hook.trigger_job_run(job_id, cause).json()["data"]
+
+
 def test_trigger_and_wait_for_success(emu, hook):
-    run = hook.start_job_run(300, "integration test")
+    run = start(hook, 300, "integration test")
     assert run["status"] == 1
     assert hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
     assert emu.runs_created(300) == 1
@@ -44,10 +50,10 @@ def test_trigger_and_wait_for_success(emu, hook):
 
 def test_failed_run_raises_and_retry_reruns_that_run(emu, hook):
     emu.fail_next_run(300, ["model.jaffle_shop.orders"])
-    run = hook.start_job_run(300, "will fail")
+    run = start(hook, 300, "will fail")
     with pytest.raises(DbtCloudJobRunException, match="terminal status ERROR"):
         hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
-    retried = hook.retry_job_run(run["id"])
+    retried = hook.retry_run(run["id"]).json()["data"]
     assert retried["id"] != run["id"]
     assert hook.wait_for_job_run_status(retried["id"], check_interval=0.05, timeout=30)
 
@@ -75,9 +81,13 @@ def test_reference_methods_return_responses(emu, hook):
 
 def test_list_runs_pages_through_everything_on_one_connection(emu, hook):
     for index in range(230):
-        hook.start_job_run(301, f"bulk {index}")
+        start(hook, 301, f"bulk {index}")
     before = emu.connections_accepted
-    runs = hook.list_runs_data(job_definition_id=301, order_by="id")
+    runs = [
+        run
+        for page in hook.list_job_runs(job_definition_id=301, order_by="id")
+        for run in page.json()["data"]
+    ]
     assert [run["id"] for run in runs] == sorted(run["id"] for run in runs)
     assert len(runs) == 230
     list_calls = api_calls(emu, "list_runs")
@@ -86,15 +96,15 @@ def test_list_runs_pages_through_everything_on_one_connection(emu, hook):
 
 
 def test_get_is_retried_through_503s(emu, hook):
-    run = hook.start_job_run(300, "flaky reads")
+    run = start(hook, 300, "flaky reads")
     emu.add_fault(route="get_run", kind="status", status=503, sequence=[503, 503])
-    assert hook.get_run_data(run["id"])["id"] == run["id"]
+    assert hook.get_run_state(run["id"]).id == run["id"]
     assert [call["status"] for call in api_calls(emu, "get_run")] == [503, 503, 200]
 
 
 def test_trigger_is_retried_after_429_with_one_run(emu, hook):
     emu.add_fault(route="trigger_run", kind="status", status=429, retry_after=0.05, times=1)
-    hook.start_job_run(300, "rate limited")
+    start(hook, 300, "rate limited")
     assert emu.runs_created(300) == 1
     assert [call["status"] for call in api_calls(emu, "trigger_run")] == [429, 200]
 
@@ -103,17 +113,19 @@ def test_trigger_is_retried_after_429_with_one_run(emu, hook):
 def test_accept_then_fail_is_not_retried_blindly(emu, hook, status):
     emu.add_fault(route="trigger_run", kind="accept_then_fail", status=status, times=1)
     with pytest.raises(DbtCloudRunMayExistError):
-        hook.start_job_run(300, "accepted then failed")
+        hook.trigger_job_run(300, "accepted then failed")
     assert emu.runs_created(300) == 1
     assert len(api_calls(emu, "trigger_run")) == 1
 
 
 def test_cancel_is_retried_and_idempotent(emu, hook):
     emu.set_job_script(300, outcome="hang")
-    run = hook.start_job_run(300, "to cancel")
+    run = start(hook, 300, "to cancel")
     emu.add_fault(route="cancel_run", kind="reset", times=1)
-    assert hook.cancel_run(run["id"])["status"] == 30
-    assert hook.cancel_run(run["id"])["status"] == 30
+    hook.cancel_job_run(run["id"])
+    hook.cancel_job_run(run["id"])
+    assert hook.get_job_run_status(run["id"]) == 30
+    assert [call["status"] for call in api_calls(emu, "cancel_run")] == [None, 200, 200]
 
 
 def test_bad_token_is_rejected_with_dbt_message(emu, monkeypatch):
@@ -128,21 +140,22 @@ def test_bad_token_is_rejected_with_dbt_message(emu, monkeypatch):
 
 
 def test_stream_artifact_to_file(emu, hook, tmp_path):
-    run = hook.start_job_run(300, "artifacts")
+    run = start(hook, 300, "artifacts")
     hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
     emu.set_manifest_size_mb(3)
     target = hook.download_job_run_artifact(run["id"], "manifest.json", tmp_path / "manifest.json")
     manifest = json.loads(target.read_text())
     assert manifest["metadata"]["dbt_schema_version"].endswith("manifest/v12.json")
     assert target.stat().st_size > 3 * 1024 * 1024 * 0.9
-    results = hook.get_artifact_json(run["id"], "run_results.json")
+    results = hook.get_job_run_artifact(run["id"], "run_results.json").json()
     assert {r["status"] for r in results["results"]} <= {"success", "pass"}
-    assert hook.get_artifact_json(run["id"], "no_such_file.json") is None
+    with pytest.raises(DbtCloudNotFoundError):
+        hook.get_job_run_artifact(run["id"], "no_such_file.json")
 
 
 async def test_async_polls_reuse_one_connection(emu):
     hook = DbtCloudHook()
-    run = hook.start_job_run(300, "async")
+    run = start(hook, 300, "async")
     hook.close()
     before = emu.connections_accepted
     async with DbtCloudHook() as async_hook:
@@ -153,7 +166,7 @@ async def test_async_polls_reuse_one_connection(emu):
 
 async def test_async_artifacts_concurrently(emu):
     hook = DbtCloudHook()
-    run = hook.start_job_run(300, "async artifacts")
+    run = start(hook, 300, "async artifacts")
     hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
     async with DbtCloudHook() as async_hook:
         files = await async_hook.get_job_run_artifacts_concurrently(
@@ -188,7 +201,7 @@ def test_tls_with_ca_bundle(monkeypatch):
 def test_stream_artifact_to_object_storage(emu, hook, tmp_path):
     from airflow.sdk import ObjectStoragePath
 
-    run = hook.start_job_run(300, "object storage")
+    run = start(hook, 300, "object storage")
     hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
     target = ObjectStoragePath(f"file://{tmp_path}/store/run_results.json")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +211,7 @@ def test_stream_artifact_to_object_storage(emu, hook, tmp_path):
 
 
 def test_failed_download_leaves_nothing(emu, hook, tmp_path):
-    run = hook.start_job_run(300, "truncated download")
+    run = start(hook, 300, "truncated download")
     hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
     emu.add_fault(route="get_artifact", kind="truncate")
     with pytest.raises(DbtCloudTransportError):
@@ -206,3 +219,14 @@ def test_failed_download_leaves_nothing(emu, hook, tmp_path):
             run["id"], "manifest.json", tmp_path / "manifest.json"
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_cut_short_is_fetched_again_through_the_reference_method(emu, hook, tmp_path):
+    run = start(hook, 300, "retried download")
+    hook.wait_for_job_run_status(run["id"], check_interval=0.05, timeout=30)
+    emu.add_fault(route="get_artifact", kind="truncate", times=1)
+    with mock.patch.object(DbtCloudHook, "get_job_run_artifact", wraps=hook.get_job_run_artifact) as seam:
+        target = hook.download_job_run_artifact(run["id"], "manifest.json", tmp_path / "manifest.json")
+    assert json.loads(target.read_text())["metadata"]["dbt_schema_version"].endswith("manifest/v12.json")
+    assert seam.call_count == 2
+    assert len(api_calls(emu, "get_artifact")) == 2

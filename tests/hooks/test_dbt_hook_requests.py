@@ -157,7 +157,7 @@ def test_trigger_with_retry_from_failure_reruns_failed_latest(hook):
     responses.get(
         f"{V2}/runs/",
         json=list_envelope([{"id": 5, "status": 20}]),
-        match=[query(job_definition_id="300", order_by="-id", limit="1", offset="0")],
+        match=[query(job_definition_id="300", order_by="-created_at", limit="1")],
     )
     responses.post(f"{V2}/jobs/300/rerun/", json=envelope({"id": 6}))
     assert hook.trigger_job_run(300, "c", retry_from_failure=True).json()["data"]["id"] == 6
@@ -279,7 +279,10 @@ def test_get_job_by_name_exact_match(hook):
 @responses.activate
 @pytest.mark.parametrize(
     ("jobs", "message"),
-    [([], "Found 0 jobs named 'daily'"), ([{"id": 1, "name": "daily"}] * 2, "Found 2 jobs")],
+    [
+        ([], "^Found 0 jobs with name `daily` in environment `Prod` in project `jaffle`.$"),
+        ([{"id": 1, "name": "daily"}] * 2, "Found 2 jobs"),
+    ],
 )
 def test_get_job_by_name_needs_exactly_one(hook, jobs, message):
     _lookup([{"id": 100, "name": "jaffle"}], [{"id": 200, "name": "Prod"}], jobs)
@@ -305,6 +308,7 @@ def test_wait_for_job_run_status_logs_failed_steps_on_error(hook, caplog, capsys
                 "status": 20,
                 "status_message": "Model failed",
                 "href": "https://x/run/5",
+                "artifacts_saved": True,
                 "run_steps": [
                     {"index": 1, "name": "Clone", "status": 10, "logs": "ok"},
                     {
@@ -338,5 +342,5 @@ def test_wait_for_job_run_status_times_out(hook):
 
 
 def test_wait_for_job_run_status_validates_expected(hook):
-    with pytest.raises(ValueError, match="Invalid dbt Cloud run status"):
+    with pytest.raises(ValueError, match="99 is not a valid DbtCloudJobRunStatus"):
         hook.wait_for_job_run_status(5, expected_statuses=[10, 99])

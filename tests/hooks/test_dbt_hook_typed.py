@@ -1,13 +1,17 @@
-"""The typed DbtCloudHook methods send the documented requests and return plain dicts."""
+"""The hook methods without a reference twin send the documented requests, through the public seam."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 import responses
+from aioresponses import aioresponses
 from responses import matchers
-from unit_payloads import BASE, envelope, list_envelope, query
+from unit_payloads import BASE, envelope
+from yarl import URL
 
-from airflow_dbtcloud.hooks.dbt import DbtCloudConfigError
+from airflow_dbtcloud.hooks.dbt import DbtCloudConfigError, DbtCloudHook
 
 V2 = f"{BASE}/api/v2/accounts/7"
 
@@ -15,102 +19,54 @@ pytestmark = pytest.mark.usefixtures("dbt_conn")
 
 
 @responses.activate
-def test_start_job_run_posts_the_validated_body(hook):
-    responses.post(
-        f"{V2}/jobs/300/run/",
-        json=envelope({"id": 9, "status": 1}),
-        match=[
-            matchers.json_params_matcher({"cause": "c", "steps_override": ["dbt run"], "git_branch": "dev"})
-        ],
-    )
-    run = hook.start_job_run(
-        300, "c", steps_override=["dbt run"], additional_run_config={"git_branch": "dev"}
-    )
-    assert run == {"id": 9, "status": 1}
-
-
-def test_start_job_run_rejects_long_cause_before_sending(hook):
-    with pytest.raises(DbtCloudConfigError, match="at most 255"):
-        hook.start_job_run(300, "x" * 256)
+def test_retry_run_posts_to_that_run(hook):
+    responses.post(f"{V2}/runs/5/retry/", json=envelope({"id": 6, "status": 1}))
+    assert hook.retry_run(5).json()["data"] == {"id": 6, "status": 1}
 
 
 @responses.activate
-def test_retry_job_run_posts_to_the_run(hook):
-    responses.post(f"{V2}/runs/5/retry/", json=envelope({"id": 6}))
-    assert hook.retry_job_run(5) == {"id": 6}
-
-
-@responses.activate
-def test_list_runs_data_query_and_dedup(hook):
+def test_get_run_state_goes_through_get_job_run(hook):
     responses.get(
-        f"{V2}/runs/",
-        json=list_envelope([{"id": 3}, {"id": 2}], total=3),
-        match=[
-            query(
-                job_definition_id="300",
-                order_by="-id",
-                status__in="[1, 2, 3]",
-                include_related='["trigger"]',
-                limit="100",
-                offset="0",
-            )
-        ],
+        f"{V2}/runs/5/",
+        json=envelope({"id": 5, "status": 3, "run_steps": []}),
+        match=[matchers.query_param_matcher({"include_related": '["run_steps"]'})],
     )
-    responses.get(
-        f"{V2}/runs/",
-        # A run started while paging pushed run 2 onto the next page too.
-        json=list_envelope([{"id": 2}, {"id": 1}], total=4),
-        match=[
-            query(
-                job_definition_id="300",
-                order_by="-id",
-                status__in="[1, 2, 3]",
-                include_related='["trigger"]',
-                limit="100",
-                offset="2",
-            )
-        ],
-    )
-    # The server caps pages at 2 here; the client follows the page size it is given.
-    runs = hook.list_runs_data(job_definition_id=300, statuses=[1, 2, 3], include_related=["trigger"])
-    assert [run["id"] for run in runs] == [3, 2, 1]
+    with mock.patch.object(DbtCloudHook, "get_job_run", wraps=hook.get_job_run) as seam:
+        run = hook.get_run_state(5, include_related=["run_steps"])
+    assert (run.id, run.status) == (5, 3)
+    seam.assert_called_once_with(run_id=5, account_id=None, include_related=["run_steps"])
 
 
-@responses.activate
-def test_get_run_data_and_cancel_run(hook):
-    responses.get(
-        f"{V2}/runs/5/", json=envelope({"id": 5, "status": 3}), match=[query(include_related='["job"]')]
-    )
-    responses.post(f"{V2}/runs/5/cancel/", json=envelope({"id": 5, "status": 30}))
-    assert hook.get_run_data(5, include_related=["job"])["status"] == 3
-    assert hook.cancel_run(5)["status"] == 30
+async def test_async_twins_send_what_the_sync_methods_send(hook):
+    with aioresponses() as mocked:
+        mocked.get(f"{V2}/runs/?job_definition_id=300&limit=1", payload=envelope([{"id": 4}]))
+        mocked.post(f"{V2}/jobs/300/run/", payload=envelope({"id": 9}))
+        mocked.post(f"{V2}/runs/5/retry/", payload=envelope({"id": 6}))
+        assert (await hook.aget_job_runs(payload={"job_definition_id": 300, "limit": 1}))["data"] == [
+            {"id": 4}
+        ]
+        assert (await hook.atrigger_job_run(300, "why", steps_override=["dbt build"]))["data"] == {"id": 9}
+        assert (await hook.aretry_run(5))["data"] == {"id": 6}
+        await hook.aclose()
+        posted = mocked.requests[("POST", URL(f"{V2}/jobs/300/run/"))][0]
+    assert posted.kwargs["json"] == {"cause": "why", "steps_override": ["dbt build"]}
 
 
-@responses.activate
-def test_job_data_methods(hook):
-    responses.get(f"{V2}/jobs/300/", json=envelope({"id": 300}))
-    responses.get(
-        f"{V2}/jobs/",
-        json=list_envelope([{"id": 300}]),
-        match=[
-            query(project_id="100", environment_id="200", name__icontains="Daily", limit="100", offset="0")
-        ],
-    )
-    assert hook.get_job_data(300) == {"id": 300}
-    assert hook.list_jobs_data(project_id=100, environment_id=200, name_contains="Daily") == [{"id": 300}]
+async def test_the_async_start_refuses_the_rerun_shortcut(hook):
+    with pytest.raises(DbtCloudConfigError, match="aretry_run"):
+        await hook.atrigger_job_run(300, "why", retry_from_failure=True)
 
 
-@responses.activate
-def test_get_artifact_json_and_download(hook, tmp_path):
-    responses.get(f"{V2}/runs/5/artifacts/run_results.json", json={"results": []}, match=[query(step="1")])
-    responses.get(f"{V2}/runs/5/artifacts/missing.json", status=404, json={"status": {"code": 404}})
-    responses.get(f"{V2}/runs/5/artifacts/manifest.json", body=b'{"nodes": {}}')
-    assert hook.get_artifact_json(5, "run_results.json", step=1) == {"results": []}
-    assert hook.get_artifact_json(5, "missing.json") is None
-    target = hook.download_job_run_artifact(5, "manifest.json", tmp_path / "m.json")
-    assert target.read_bytes() == b'{"nodes": {}}'
-
-
-def test_default_account_and_ui_base_url(hook):
-    assert hook.default_account_id() == 7
-    assert hook.ui_base_url == BASE
+def test_download_writes_a_stand_in_answer_as_the_reference_operator_did(hook, tmp_path):
+    answer = mock.Mock()
+    answer.json.return_value = {"nodes": {}}
+    answer.text = "select 1"
+    with mock.patch.object(DbtCloudHook, "get_job_run_artifact", return_value=answer) as seam:
+        hook.download_job_run_artifact(5, "manifest.json", tmp_path / "m.json", account_id=8)
+        hook.download_job_run_artifact(5, "compiled/a.sql", tmp_path / "a.sql")
+    assert (tmp_path / "m.json").read_text() == '{"nodes": {}}'
+    assert (tmp_path / "a.sql").read_text() == "select 1"
+    assert seam.call_args_list == [
+        mock.call(run_id=5, path="manifest.json", account_id=8, step=None),
+        mock.call(run_id=5, path="compiled/a.sql", account_id=None, step=None),
+    ]

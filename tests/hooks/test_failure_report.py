@@ -1,4 +1,4 @@
-"""DbtCloudHook.get_failure_report gathers steps and run_results.json; every waiter renders it."""
+"""DbtCloudHook.get_failure_report gathers steps and run_results.json through the reference methods."""
 
 from __future__ import annotations
 
@@ -7,22 +7,32 @@ from unittest import mock
 import pytest
 from api_failure_payloads import RUN, RUN_RESULTS
 
-from airflow_dbtcloud.hooks.dbt import DbtCloudError, DbtCloudHook
+from airflow_dbtcloud.hooks.dbt import DbtCloudError, DbtCloudHook, DbtCloudNotFoundError
 
 pytestmark = pytest.mark.usefixtures("dbt_conn")
 
 
-@pytest.fixture(autouse=True)
-def _stop_patches():
-    yield
-    mock.patch.stopall()
+def answer(body):
+    response = mock.Mock()
+    response.json.return_value = body
+    return response
 
 
-def test_report_renders_steps_table_and_url():
-    hook = DbtCloudHook()
-    mock.patch.object(hook, "get_run_data", return_value=RUN).start()
-    artifact = mock.patch.object(hook, "get_artifact_json", return_value=RUN_RESULTS).start()
-    text = hook.get_failure_report(7).render()
+@pytest.fixture
+def seams():
+    """The two reference methods the report reads, patched on the class as users' tests do."""
+    with (
+        mock.patch.object(DbtCloudHook, "get_job_run") as get_job_run,
+        mock.patch.object(DbtCloudHook, "get_job_run_artifact") as get_artifact,
+    ):
+        get_job_run.return_value = answer({"data": {**RUN, "artifacts_saved": True}})
+        get_artifact.return_value = answer(RUN_RESULTS)
+        yield get_job_run, get_artifact
+
+
+def test_report_renders_steps_table_and_url(seams):
+    get_job_run, get_artifact = seams
+    text = DbtCloudHook().get_failure_report(7).render()
     assert "dbt Cloud run 7 ended with status Error." in text
     assert "Step 2 Error after 12s: Invoke dbt with `dbt build`" in text
     assert "Failed nodes (2):" in text
@@ -31,21 +41,35 @@ def test_report_renders_steps_table_and_url():
     assert "model.jaffle_shop.customers" in text
     assert "2.5s" in text
     assert text.rstrip().endswith("Run: https://cloud.example/deploy/1/projects/100/runs/7/")
-    assert artifact.call_args.kwargs["step"] == 2
+    get_job_run.assert_called_once_with(run_id=7, account_id=None, include_related=["run_steps"])
+    get_artifact.assert_called_once_with(run_id=7, path="run_results.json", account_id=None, step=2)
 
 
-def test_report_notes_missing_run_results_and_falls_back_to_last_step():
-    hook = DbtCloudHook()
-    mock.patch.object(hook, "get_run_data", return_value=RUN).start()
-    artifact = mock.patch.object(hook, "get_artifact_json", return_value=None).start()
-    report = hook.get_failure_report(7)
-    assert artifact.call_count == 2
-    assert "No run_results.json" in report.render()
+def test_report_falls_back_to_the_last_step_then_notes_missing_run_results(seams):
+    _, get_artifact = seams
+    get_artifact.side_effect = DbtCloudNotFoundError(404, "GET", "/artifacts/run_results.json")
+    report = DbtCloudHook().get_failure_report(7)
+    assert [call.kwargs["step"] for call in get_artifact.call_args_list] == [2, None]
+    assert "No run_results.json was saved for this run." in report.render()
 
 
-def test_report_survives_api_errors():
-    hook = DbtCloudHook()
-    mock.patch.object(hook, "get_run_data", side_effect=DbtCloudError("boom")).start()
-    report = hook.get_failure_report(7, url="https://u/")
-    assert "Could not fetch the run: boom" in report.render()
-    assert "Run: https://u/" in report.render()
+def test_report_does_not_ask_for_artifacts_a_run_did_not_save(seams):
+    get_job_run, get_artifact = seams
+    get_job_run.return_value = answer({"data": RUN})
+    report = DbtCloudHook().get_failure_report(7)
+    get_artifact.assert_not_called()
+    assert "The run saved no artifacts" in report.render()
+
+
+def test_report_survives_api_errors(seams):
+    get_job_run, _ = seams
+    get_job_run.side_effect = DbtCloudError("boom")
+    assert "Could not fetch the run: boom" in DbtCloudHook().get_failure_report(7).render()
+
+
+def test_log_job_run_failure_details_uses_the_run_it_is_given(seams, caplog):
+    get_job_run, get_artifact = seams
+    report = DbtCloudHook().log_job_run_failure_details(7, job_run={"status": 20, "status_message": "Bad"})
+    get_job_run.assert_not_called()
+    get_artifact.assert_not_called()
+    assert report.status_message == "Bad"

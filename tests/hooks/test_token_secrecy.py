@@ -36,7 +36,7 @@ def test_token_absent_from_errors_and_logs(caplog, capsys):
         messages.append(str(caught.value))
         messages.append(repr(caught.value))
     with pytest.raises(DbtCloudError) as caught:
-        hook.start_job_run(5, "cause")
+        hook.trigger_job_run(5, "cause")
     messages.append(str(caught.value))
     logged = caplog.text + capsys.readouterr().out
     assert "dbt Cloud says: Invalid token." in messages[0]

@@ -4,23 +4,52 @@ from unittest import mock
 
 import pytest
 
-from airflow_dbtcloud.links.dbt import DbtCloudJobLink, DbtCloudRunJobOperatorLink, job_page_url, run_page_url
+from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.links.dbt import (
+    DbtCloudJobLink,
+    DbtCloudRunJobOperatorLink,
+    job_page_url,
+    publish_run_links,
+    run_page_url,
+)
 from airflow_dbtcloud.operators.dbt import DbtCloudRunJobOperator
 from airflow_dbtcloud.operators.dbt import DbtCloudRunJobOperatorLink as ReExported
 
-RUN = {"id": 7, "account_id": 12, "project_id": 34, "job_definition_id": 56}
+RUN = RunState(7, account_id=12, project_id=34, job_id=56)
 
 
-def test_run_link_prefers_href():
-    assert run_page_url("https://cloud.getdbt.com", {**RUN, "href": "https://own/"}) == "https://own/"
+def no_connection():
+    raise AssertionError("the connection was read although dbt Cloud gave the run's href")
+
+
+def test_links_come_from_the_href_without_reading_the_connection():
+    run = RunState(7, account_id=12, project_id=34, job_id=56, href="https://emea.dbt.com/deploy/12/x/7/")
+    assert run_page_url(run, no_connection) == "https://emea.dbt.com/deploy/12/x/7/"
+    assert job_page_url(run, no_connection) == "https://emea.dbt.com/deploy/12/projects/34/jobs/56/"
 
 
 @pytest.mark.parametrize(
     "host", ["https://emea.dbt.com", "https://ab123.us1.dbt.com", "http://127.0.0.1:8080"]
 )
 def test_urls_follow_the_connection_host(host):
-    assert run_page_url(host, RUN) == f"{host}/deploy/12/projects/34/runs/7/"
-    assert job_page_url(host, RUN) == f"{host}/deploy/12/projects/34/jobs/56/"
+    assert run_page_url(RUN, lambda: host) == f"{host}/deploy/12/projects/34/runs/7/"
+    assert job_page_url(RUN, lambda: host) == f"{host}/deploy/12/projects/34/jobs/56/"
+
+
+def test_a_run_that_says_too_little_gets_no_job_link():
+    assert job_page_url(RunState(7, href="https://h/r/7/"), no_connection) is None
+    assert run_page_url(RunState(7), lambda: "https://h", account_id=None) is None
+
+
+def test_publish_pushes_the_official_keys_and_the_job_page():
+    ti = mock.Mock()
+    page = publish_run_links(ti, RUN, lambda: "https://h", account_id=None)
+    assert page == "https://h/deploy/12/projects/34/runs/7/"
+    assert ti.xcom_push.call_args_list == [
+        mock.call(key="job_run_url", value=page),
+        mock.call(key="job_run_id", value=7),
+        mock.call(key="job_url", value="https://h/deploy/12/projects/34/jobs/56/"),
+    ]
 
 
 def test_links_read_xcom_only():

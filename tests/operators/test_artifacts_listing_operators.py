@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 from airflow.sdk import ObjectStoragePath
+from glue_doubles import answer, hook_double
 
 from airflow_dbtcloud.operators.dbt import (
     DbtCloudGetJobRunArtifactOperator,
@@ -17,13 +18,11 @@ MODULE = "airflow_dbtcloud.operators"
 
 @pytest.fixture
 def hook():
+    instance = hook_double()
     with (
-        mock.patch(f"{MODULE}._artifacts.DbtCloudHook") as a,
-        mock.patch(f"{MODULE}._listing.DbtCloudHook") as b,
+        mock.patch(f"{MODULE}.artifacts.DbtCloudHook", return_value=instance),
+        mock.patch(f"{MODULE}.listing.DbtCloudHook", return_value=instance),
     ):
-        instance = mock.MagicMock()
-        a.return_value = instance
-        b.return_value = instance
         yield instance
 
 
@@ -91,27 +90,33 @@ def test_artifact_uri_output_dir_refuses_escape(hook, tmp_path):
         op.execute({})
 
 
-def test_list_jobs_returns_ids(hook):
-    hook.list_jobs_data.return_value = [{"id": 300}, {"id": 301}]
+def test_artifact_refuses_a_bad_run_id(hook):
+    op = DbtCloudGetJobRunArtifactOperator(task_id="a", run_id="latest", path="manifest.json")
+    with pytest.raises(ValueError, match="run_id must be a positive integer, got 'latest'"):
+        op.execute({})
+    hook.download_job_run_artifact.assert_not_called()
+
+
+def test_list_jobs_returns_ids_through_list_jobs(hook):
+    hook.list_jobs.return_value = [answer([{"id": 300}, {"id": 301}]), answer([{"id": 302}])]
     op = DbtCloudListJobsOperator(task_id="l", project_id=100, order_by="-id")
-    assert op.execute({}) == [300, 301]
-    assert hook.list_jobs_data.call_args.kwargs == {"project_id": 100, "order_by": "-id"}
+    assert op.execute({}) == [300, 301, 302]
+    hook.list_jobs.assert_called_once_with(account_id=None, order_by="-id", project_id=100)
 
 
-def test_list_runs_filters_and_latest_only(hook):
-    hook.list_runs_data.return_value = [{"id": 9, "status": 10}]
+def test_list_runs_filters_and_returns_the_latest(hook):
+    hook.list_job_runs.return_value = [answer([{"id": 9, "status": 20}, {"id": 8, "status": 10}])]
     op = DbtCloudListJobRunsOperator(task_id="l", job_id=300, latest_only=True, status_filter=10)
-    assert op.execute({}) == {"id": 9, "status": 10}
-    kwargs = hook.list_runs_data.call_args.kwargs
-    assert kwargs["order_by"] == "-created_at"
-    assert kwargs["statuses"] == [10]
-    assert kwargs["max_results"] == 1
+    assert op.execute({}) == {"id": 8, "status": 10}
+    hook.list_job_runs.assert_called_once_with(
+        account_id=None, include_related=None, job_definition_id=300, order_by="-created_at"
+    )
 
 
-def test_list_runs_returns_all(hook):
-    hook.list_runs_data.return_value = [{"id": 1}, {"id": 2}]
+def test_list_runs_returns_every_page_each_run_once(hook):
+    hook.list_job_runs.return_value = [answer([{"id": 1}, {"id": 2}]), answer([{"id": 2}, {"id": 3}])]
     op = DbtCloudListJobRunsOperator(task_id="l", include_related=["job"])
-    assert op.execute({}) == [{"id": 1}, {"id": 2}]
-    assert hook.list_runs_data.call_args.kwargs["include_related"] == ("job",)
-    hook.list_runs_data.return_value = []
+    assert op.execute({}) == [{"id": 1}, {"id": 2}, {"id": 3}]
+    assert hook.list_job_runs.call_args.kwargs["include_related"] == ["job"]
+    hook.list_job_runs.return_value = []
     assert DbtCloudListJobRunsOperator(task_id="m", latest_only=True).execute({}) is None

@@ -1,84 +1,72 @@
-from __future__ import annotations
+"""DbtCloudJobRunSensor, with a hook that has the real signatures."""
 
-import functools
-from unittest import mock
+from __future__ import annotations
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, TaskDeferred
+from glue_doubles import FakeTI, answer, hook_double, run_payload
 
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudAuthError,
-    DbtCloudHook,
+    DbtCloudConfigError,
     DbtCloudJobRunException,
+    DbtCloudJobRunFailedError,
     DbtCloudServerError,
+    DbtCloudTriggerEventException,
 )
-from airflow_dbtcloud.sensors.dbt import DbtCloudJobRunSensor
-
-
-class FakeTI:
-    def __init__(self) -> None:
-        self.xcom: dict = {}
-
-    def xcom_push(self, key, value):
-        self.xcom[key] = value
-
-    def xcom_pull(self, task_ids=None, key=None):
-        return self.xcom.get(key)
-
-
-def run(status):
-    return {
-        "id": 5,
-        "status": status,
-        "account_id": 1,
-        "project_id": 100,
-        "job_definition_id": 300,
-        "href": "https://x/deploy/1/projects/100/runs/5/",
-    }
+from airflow_dbtcloud.sensors.dbt import DbtCloudJobRunSensor, DbtCloudJobRunSensorTimeout
 
 
 def make(**kwargs):
-    sensor = DbtCloudJobRunSensor(task_id="s", run_id=5, **kwargs)
-    hook = mock.MagicMock()
-    # The report is gathered for real, from whatever the mocked data methods return.
-    hook.get_failure_report.side_effect = functools.partial(DbtCloudHook.get_failure_report, hook)
-    hook.ui_base_url = "https://x"
+    sensor = DbtCloudJobRunSensor(task_id="s", run_id=11, **kwargs)
+    hook = hook_double()
+    hook.get_job_run.return_value = answer(run_payload())
     sensor.__dict__["hook"] = hook
     return sensor, hook, {"ti": FakeTI()}
 
 
-def test_poke_states_and_publishes_links():
+def test_poke_reports_pending_then_success():
     sensor, hook, context = make()
-    hook.get_run_data.side_effect = [run(3), run(10)]
+    hook.get_job_run_status.side_effect = [3, 10]
     assert sensor.poke(context) is False
     assert sensor.poke(context) is True
-    assert context["ti"].xcom["job_run_url"] == "https://x/deploy/1/projects/100/runs/5/"
-    assert context["ti"].xcom["job_url"] == "https://x/deploy/1/projects/100/jobs/300/"
+    hook.get_job_run_status.assert_called_with(run_id=11, account_id=None)
 
 
-def test_poke_error_raises_with_report():
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        (20, DbtCloudJobRunFailedError, "Job run 11 has failed."),
+        (30, AirflowFailException, "has been cancelled."),
+    ],
+)
+def test_poke_on_a_failed_run_logs_the_report_and_raises(status, error, message):
     sensor, hook, context = make()
-    hook.get_run_data.return_value = run(20)
-    hook.get_artifact_json.return_value = {
-        "results": [{"unique_id": "model.x", "status": "error", "message": "m"}]
-    }
-    with pytest.raises(DbtCloudJobRunException, match=r"model\.x"):
+    hook.get_job_run_status.return_value = status
+    with pytest.raises(error, match=message) as raised:
         sensor.poke(context)
+    assert "REPORT" in str(raised.value)
+    hook.log_job_run_failure_details.assert_called_once_with(run_id=11, account_id=None)
 
 
-def test_poke_cancelled_fails_fast():
-    sensor, hook, context = make()
-    hook.get_run_data.return_value = run(30)
-    with pytest.raises(AirflowFailException):
+def test_a_cancelled_run_may_use_retries_when_asked():
+    sensor, hook, context = make(fail_fast_on_cancel=False)
+    hook.get_job_run_status.return_value = 30
+    with pytest.raises(DbtCloudJobRunException) as raised:
         sensor.poke(context)
+    assert not isinstance(raised.value, AirflowFailException)
 
 
-def test_poke_tolerates_transient_errors_within_budget():
+def test_poke_waits_out_transient_errors_within_the_budget():
     sensor, hook, context = make(error_budget=1)
-    hook.get_run_data.side_effect = [
-        DbtCloudServerError(502, "GET", "/p"),
-        DbtCloudServerError(502, "GET", "/p"),
+    hook.get_job_run_status.side_effect = [
+        DbtCloudServerError(503, "GET", "/r"),
+        3,
+        DbtCloudServerError(503, "GET", "/r"),
+        DbtCloudServerError(503, "GET", "/r"),
     ]
+    assert sensor.poke(context) is False
+    assert sensor.poke(context) is False
     assert sensor.poke(context) is False
     with pytest.raises(DbtCloudServerError):
         sensor.poke(context)
@@ -86,41 +74,68 @@ def test_poke_tolerates_transient_errors_within_budget():
 
 def test_poke_raises_non_transient_errors():
     sensor, hook, context = make()
-    hook.get_run_data.side_effect = DbtCloudAuthError(401, "GET", "/p")
+    hook.get_job_run_status.side_effect = DbtCloudAuthError(401, "GET", "/r")
     with pytest.raises(DbtCloudAuthError):
         sensor.poke(context)
 
 
-def test_deferrable_defaults_and_defer():
+def test_deferrable_publishes_links_checks_once_and_defers():
     sensor, hook, context = make(deferrable=True)
-    assert sensor.poke_interval == 5
-    assert sensor.timeout == 60 * 60 * 24 * 7
-    hook.get_run_data.return_value = run(1)
+    hook.get_job_run_status.return_value = 3
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(context)
-    assert deferred.value.trigger.run_id == 5
-    assert deferred.value.trigger.poll_interval == 5
+    assert (sensor.poke_interval, sensor.timeout) == (5, 60 * 60 * 24 * 7)
+    _, kwargs = deferred.value.trigger.serialize()
+    assert (kwargs["run_id"], kwargs["poll_interval"], kwargs["execution_deadline"]) == (11, 5, None)
+    assert context["ti"].xcom["job_run_url"] == "https://emea.dbt.com/deploy/1/projects/100/runs/11/"
+    assert context["ti"].xcom["job_url"] == "https://emea.dbt.com/deploy/1/projects/100/jobs/300/"
+    hook.get_job_run.assert_called_once_with(run_id=11, account_id=None, include_related=None)
 
 
 def test_deferrable_done_at_first_check_does_not_defer():
     sensor, hook, context = make(deferrable=True)
-    hook.get_run_data.return_value = run(10)
-    sensor.execute(context)
+    hook.get_job_run_status.return_value = 10
+    assert sensor.execute(context) is None
 
 
-def test_execute_complete_outcomes():
+def test_a_bad_run_id_is_refused_before_any_request():
     sensor, hook, context = make()
-    assert sensor.execute_complete(context, {"status": "success", "run_id": 5, "message": "ok"}) == 5
-    with pytest.raises(AirflowSensorTimeout):
-        sensor.execute_complete(context, {"status": "timeout", "run_id": 5, "message": "late"})
-    with pytest.raises(DbtCloudJobRunException, match="gave up"):
-        sensor.execute_complete(context, {"status": "api_error", "run_id": 5, "message": "gave up"})
-    hook.get_run_data.return_value = run(20)
-    hook.get_artifact_json.return_value = None
-    with pytest.raises(DbtCloudJobRunException, match="has failed"):
-        sensor.execute_complete(context, {"status": "error", "run_id": 5, "message": "x"})
+    sensor.run_id = "abc"
+    with pytest.raises(DbtCloudConfigError, match="run_id must be a positive integer, got 'abc'"):
+        sensor.execute(context)
+    hook.get_job_run.assert_not_called()
 
 
-def test_sensor_has_run_link():
-    names = {link.name for link in DbtCloudJobRunSensor.operator_extra_links}
-    assert "dbt Cloud Job Run" in names
+def test_execute_complete_success_returns_the_run_id():
+    sensor, _, _ = make()
+    assert sensor.execute_complete({}, {"status": "success", "message": "ok", "run_id": 11}) == 11
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        ({"status": "error", "message": "Job run 11 has failed.", "run_id": 11}, DbtCloudJobRunFailedError),
+        (
+            {"status": "cancelled", "message": "Job run 11 has been cancelled.", "run_id": 11},
+            AirflowFailException,
+        ),
+        ({"status": "timeout", "message": "Job run 11 has timed out.", "run_id": 11}, AirflowSensorTimeout),
+        ({"status": "api_error", "message": "gave up", "run_id": 11}, DbtCloudJobRunException),
+    ],
+)
+def test_execute_complete_raises_for_every_other_outcome(event, error):
+    sensor, _, _ = make()
+    with pytest.raises(error, match=event["message"]):
+        sensor.execute_complete({}, event)
+
+
+def test_the_deferred_timeout_is_a_sensor_timeout_and_a_run_exception():
+    assert issubclass(DbtCloudJobRunSensorTimeout, AirflowSensorTimeout)
+    assert issubclass(DbtCloudJobRunSensorTimeout, DbtCloudJobRunException)
+
+
+@pytest.mark.parametrize("event", [None, {"status": "later", "run_id": 11}])
+def test_execute_complete_refuses_malformed_events(event):
+    sensor, _, _ = make()
+    with pytest.raises(DbtCloudTriggerEventException):
+        sensor.execute_complete({}, event)

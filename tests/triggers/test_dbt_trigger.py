@@ -4,8 +4,13 @@ from unittest import mock
 
 import pytest
 
-from airflow_dbtcloud.hooks.dbt import DbtCloudAuthError, DbtCloudServerError, DbtCloudTransportError
-from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger
+from airflow_dbtcloud.hooks.dbt import (
+    DbtCloudAuthError,
+    DbtCloudHook,
+    DbtCloudServerError,
+    DbtCloudTransportError,
+)
+from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger, wait_arguments
 
 MODULE = "airflow_dbtcloud.triggers.dbt"
 
@@ -37,10 +42,10 @@ def make_trigger(statuses, clock=None, **kwargs):
     trigger = DbtCloudRunJobTrigger(**params)
     trigger._clock = clock
     trigger._sleep = clock.sleep
-    hook = mock.MagicMock()
-    hook.__aenter__ = mock.AsyncMock(return_value=hook)
-    hook.__aexit__ = mock.AsyncMock(return_value=False)
-    hook.get_job_status = mock.AsyncMock(side_effect=list(statuses))
+    hook = mock.create_autospec(DbtCloudHook, instance=True, spec_set=True)
+    hook.__aenter__.return_value = hook
+    hook.__aexit__.return_value = False
+    hook.get_job_status.side_effect = list(statuses)
     return trigger, hook, clock
 
 
@@ -88,19 +93,24 @@ def test_official_constructor_signature_still_works():
     assert trigger.hook_params == {}
 
 
-@pytest.mark.parametrize(("status", "expected"), [(10, "success"), (20, "error"), (30, "cancelled")])
-async def test_terminal_status_yields_matching_event(status, expected):
+@pytest.mark.parametrize(
+    ("status", "event"),
+    [
+        (10, {"status": "success", "message": "Job run 5 has completed successfully."}),
+        (20, {"status": "error", "message": "Job run 5 has failed."}),
+        (30, {"status": "cancelled", "message": "Job run 5 has been cancelled."}),
+    ],
+)
+async def test_terminal_status_yields_the_official_event(status, event):
     trigger, hook, clock = make_trigger([1, 3, status])
-    event = await run_once(trigger, hook)
-    assert event["status"] == expected
-    assert event["run_id"] == 5
-    assert event["run_status"] == status
+    assert await run_once(trigger, hook) == {**event, "run_id": 5}
     assert clock.sleeps == [10, 10]
+    hook.get_job_status.assert_awaited_with(5, 1)
     hook.__aexit__.assert_awaited_once()
 
 
 async def test_trigger_keeps_polling_after_transient_errors():
-    errors = [server_error(), DbtCloudTransportError("GET", "/p", "reset", True), TimeoutError()]
+    errors = [server_error(), DbtCloudTransportError("GET", "/p", "reset", True), server_error()]
     trigger, hook, clock = make_trigger([3, *errors, 10])
     event = await run_once(trigger, hook)
     assert event["status"] == "success"
@@ -112,25 +122,32 @@ async def test_exhausted_error_budget_yields_api_error():
     trigger, hook, _ = make_trigger([server_error()] * 4, error_budget=3)
     event = await run_once(trigger, hook)
     assert event["status"] == "api_error"
-    assert "4 transient API errors" in event["message"]
+    assert "after 4 transient API errors in a row" in event["message"]
 
 
-async def test_non_transient_error_yields_api_error_at_once():
+async def test_non_transient_error_ends_the_wait_at_once_as_the_official_error_event():
     auth = DbtCloudAuthError(401, "GET", "/p", user_message="Invalid token.")
     trigger, hook, _ = make_trigger([auth, 10])
     event = await run_once(trigger, hook)
-    assert event["status"] == "api_error"
-    assert "non-transient" in event["message"]
+    assert event == {"status": "error", "message": str(auth), "run_id": 5}
     assert "Invalid token." in event["message"]
     assert hook.get_job_status.await_count == 1
 
 
-async def test_end_time_yields_timeout_with_reason():
+async def test_an_unexpected_error_still_ends_with_an_event():
+    trigger, hook, _ = make_trigger([RuntimeError("bug")])
+    assert await run_once(trigger, hook) == {"status": "error", "message": "bug", "run_id": 5}
+
+
+async def test_end_time_yields_the_official_timeout_event():
     clock = FakeClock()
     trigger, hook, _ = make_trigger([3] * 10, clock=clock, end_time=clock.now + 25)
     event = await run_once(trigger, hook)
-    assert event["status"] == "timeout"
-    assert event["reason"] == "timeout"
+    assert event == {
+        "status": "error",
+        "message": "Job run 5 has not reached a terminal status within the configured timeout.",
+        "run_id": 5,
+    }
     assert clock.sleeps == [10, 10, 5]
 
 
@@ -138,18 +155,53 @@ async def test_execution_deadline_wins_when_earlier():
     clock = FakeClock()
     trigger, hook, _ = make_trigger([3] * 10, clock=clock, execution_deadline=clock.now + 15)
     event = await run_once(trigger, hook)
-    assert event["status"] == "timeout"
-    assert event["reason"] == "execution_timeout"
+    assert event == {"status": "timeout", "message": "Job run 5 has timed out.", "run_id": 5}
 
 
 async def test_deadline_passes_during_error_backoff():
     clock = FakeClock()
     trigger, hook, _ = make_trigger([server_error()] * 10, clock=clock, end_time=clock.now + 15)
     event = await run_once(trigger, hook)
-    assert event["status"] == "timeout"
+    assert event["status"] == "error"
+    assert "within the configured timeout" in event["message"]
 
 
 async def test_is_still_running():
     trigger, hook, _ = make_trigger([3, 10])
     assert await trigger.is_still_running(hook)
     assert not await trigger.is_still_running(hook)
+
+
+def test_serialize_keeps_the_official_keys_when_the_budget_is_the_default():
+    _, kwargs = DbtCloudRunJobTrigger("c", 5, 1.0, 2.0, None).serialize()
+    assert set(kwargs) == {
+        "run_id",
+        "account_id",
+        "conn_id",
+        "end_time",
+        "execution_deadline",
+        "poll_interval",
+        "hook_params",
+    }
+
+
+def test_wait_arguments_make_the_deadlines_absolute():
+    with mock.patch(f"{MODULE}.time.time", return_value=100.0):
+        arguments = wait_arguments(
+            conn_id="c",
+            run_id=5,
+            account_id=None,
+            poll_interval=3,
+            timeout=60,
+            execution_timeout=30,
+            hook_params={},
+        )
+    assert arguments == {
+        "conn_id": "c",
+        "run_id": 5,
+        "end_time": 160.0,
+        "execution_deadline": 130.0,
+        "account_id": None,
+        "poll_interval": 3,
+        "hook_params": {},
+    }

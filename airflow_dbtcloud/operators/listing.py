@@ -51,9 +51,9 @@ class DbtCloudListJobsOperator(BaseOperator):
         :param context: The Airflow task context.
         """
         hook = DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
-        jobs = hook.list_jobs_data(self.account_id, project_id=self.project_id, order_by=self.order_by)
-        ids = [int(job["id"]) for job in jobs]
-        self.log.info("Jobs in the dbt Cloud account: %s", ", ".join(map(str, ids)))
+        pages = hook.list_jobs(account_id=self.account_id, order_by=self.order_by, project_id=self.project_id)
+        ids = [job["id"] for job in _items(pages)]
+        self.log.info("Jobs in the specified dbt Cloud account are: %s", ", ".join(map(str, ids)))
         return ids
 
 
@@ -63,13 +63,14 @@ class DbtCloudListJobRunsOperator(BaseOperator):
     :param dbt_cloud_conn_id: The dbt Cloud connection id.
     :param account_id: The dbt Cloud account id; ``None`` uses the connection's.
     :param job_id: Only list this job's runs.
-    :param order_by: The field to order by, e.g. ``-id``; ``None`` keeps dbt Cloud's order (by id), or
+    :param order_by: The field to order by, e.g. ``-id``; ``None`` keeps dbt Cloud's order, or means
         ``-created_at`` with ``latest_only``.
     :param include_related: Related objects to include (on lists: ``trigger``, ``job``, ``audit``,
         ``debug_logs``).
     :param hook_params: Extra arguments for :class:`~airflow_dbtcloud.hooks.dbt.DbtCloudHook`.
-    :param latest_only: Return only the first run after ordering, or ``None`` when there is none.
-    :param status_filter: Only runs with this status code, or one of these codes.
+    :param latest_only: Return only the first run after ordering and filtering, or ``None``.
+    :param status_filter: Only runs with this status code, or one of these codes (filtered after
+        listing, as the official operator does).
     :return: The runs (dicts), or one run / ``None`` with ``latest_only``.
     """
 
@@ -110,23 +111,38 @@ class DbtCloudListJobRunsOperator(BaseOperator):
         :param context: The Airflow task context.
         """
         hook = DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
-        order_by = self.order_by or ("-created_at" if self.latest_only else "id")
-        statuses = None
-        if self.status_filter is not None:
-            statuses = (
-                [self.status_filter] if isinstance(self.status_filter, int) else list(self.status_filter)
-            )
-        runs = hook.list_runs_data(
-            self.account_id,
+        pages = hook.list_job_runs(
+            account_id=self.account_id,
+            include_related=self.include_related,
             job_definition_id=self.job_id,
-            statuses=statuses,
-            order_by=order_by,
-            include_related=tuple(self.include_related or ()),
-            max_results=1 if self.latest_only else None,
+            order_by=self.order_by or ("-created_at" if self.latest_only else None),
         )
-        if self.latest_only:
-            latest = runs[0] if runs else None
-            self.log.info("Latest job run: %s", latest["id"] if latest else "none found")
-            return latest
-        self.log.info("Retrieved %s job runs.", len(runs))
-        return runs
+        runs = _items(pages)
+        if self.status_filter is not None:
+            wanted = {self.status_filter} if isinstance(self.status_filter, int) else set(self.status_filter)
+            runs = [run for run in runs if run.get("status") is not None and int(run["status"]) in wanted]
+        if not self.latest_only:
+            self.log.info("Retrieved %s job runs.", len(runs))
+            return runs
+        latest = runs[0] if runs else None
+        if latest:
+            self.log.info("Returning latest job run (id=%s, status=%s)", latest["id"], latest.get("status"))
+        else:
+            self.log.info("No job runs found for the given filters.")
+        return latest
+
+
+def _items(pages: list[Any]) -> list[dict[str, Any]]:
+    """The items of every page of a list answer, in order, each once.
+
+    Offset pages shift when items are added while paging, so the same item can come on two pages.
+    """
+    seen: set[Any] = set()
+    items = []
+    for page in pages:
+        for item in page.json()["data"]:
+            key = item.get("id")
+            if key is None or key not in seen:
+                seen.add(key)
+                items.append(item)
+    return items

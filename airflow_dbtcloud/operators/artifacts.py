@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, ObjectStoragePath
 
+from airflow_dbtcloud.api.ids import require_id
 from airflow_dbtcloud.hooks.dbt import DbtCloudHook
 
 if TYPE_CHECKING:
@@ -107,12 +108,16 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
             raise ValueError("path must name at least one artifact.")
         if not isinstance(self.path, str) and self.output_file_name:
             raise ValueError("output_file_name names one file; use output_dir when path is a list.")
+        run_id = require_id("run_id", self.run_id)
+        if isinstance(self.path, str) and not self.output_file_name:
+            # Derived after rendering, so the name uses the rendered run id and path.
+            self.output_file_name = f"{self.run_id}_{self.path}".replace("/", "-")
         hook = DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
         written: list[str] = []
         for artifact in map(_check_artifact_path, paths):
             target = self._destination(artifact, self.output_file_name)
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.log.info("Writing artifact %s of dbt Cloud run %s to %s.", artifact, self.run_id, target)
-            hook.download_job_run_artifact(self.run_id, artifact, target, self.account_id, step=self.step)
+            self.log.info("Writing artifact %s of dbt Cloud run %s to %s.", artifact, run_id, target)
+            hook.download_job_run_artifact(run_id, artifact, target, self.account_id, step=self.step)
             written.append(str(target))
         return written[0] if isinstance(self.path, str) else written

@@ -1,1 +1,0 @@
-"""Glue logic shared by the operators, the sensor and the trigger."""

@@ -1,0 +1,65 @@
+"""Test doubles for the Airflow glue: a task instance, a task state store and a hook with real signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+from airflow_dbtcloud.api.failures import FailureReport
+from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+
+
+class FakeStore:
+    """A ``task_state_store`` kept in a dict."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: Any, retention: Any = None) -> None:
+        self.data[key] = value
+
+
+class FakeTI:
+    """A running task instance: its identity, its XCom pushes, its stats tags."""
+
+    def __init__(self, try_number: int = 1, max_tries: int = 2) -> None:
+        self.dag_id, self.run_id, self.task_id, self.map_index = "d", "r", "t", -1
+        self.try_number, self.max_tries = try_number, max_tries
+        self.stats_tags = {"dag_id": "d", "task_id": "t"}
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+    def xcom_pull(self, task_ids: Any = None, key: str | None = None) -> Any:
+        return self.xcom.get(key)
+
+
+def answer(data: Any) -> mock.Mock:
+    """A stand-in ``requests.Response`` whose JSON body carries ``data``."""
+    response = mock.Mock()
+    response.json.return_value = {"data": data}
+    return response
+
+
+def run_payload(run_id: int = 11, status: int = 1, **extra: Any) -> dict[str, Any]:
+    """A run as dbt Cloud returns it."""
+    return {
+        "id": run_id,
+        "status": status,
+        "account_id": 1,
+        "project_id": 100,
+        "job_definition_id": 300,
+        "href": f"https://emea.dbt.com/deploy/1/projects/100/runs/{run_id}/",
+        **extra,
+    }
+
+
+def hook_double() -> Any:
+    """A hook whose methods have the real signatures: a misspelt keyword fails the test."""
+    hook = mock.create_autospec(DbtCloudHook, instance=True, spec_set=True)
+    hook.log_job_run_failure_details.return_value = FailureReport(11, "Error", notes=("REPORT",))
+    return hook
