@@ -230,3 +230,19 @@ def test_a_download_cut_short_is_fetched_again_through_the_reference_method(emu,
     assert json.loads(target.read_text())["metadata"]["dbt_schema_version"].endswith("manifest/v12.json")
     assert seam.call_count == 2
     assert len(api_calls(emu, "get_artifact")) == 2
+
+
+async def test_the_run_lifecycle_runs_on_the_event_loop_through_the_async_twins(emu):
+    from airflow_dbtcloud.api.calls import adrive_calls
+    from airflow_dbtcloud.api.lifecycle import RunRequest, build_cause, marker_for, obtain_run
+
+    marker = marker_for("d", "r", "t", -1, 1)
+    request = RunRequest(job_id=300, cause=build_cause("async lifecycle", marker), marker=marker)
+    emu.add_fault(route="trigger_run", kind="accept_then_fail", status=502, times=1)
+    async with DbtCloudHook(retry_delay=0.01) as hook:
+        first = await adrive_calls(obtain_run(request), hook)
+        again = await adrive_calls(obtain_run(request, search_earlier=True), hook)
+    assert first.decision == "fresh_submit", "the lost answer was resolved by the marker"
+    assert (again.decision, again.run.id) == ("reconnect", first.run.id)
+    assert emu.runs_created(300) == 1
+    assert len(api_calls(emu, "trigger_run")) == 1
