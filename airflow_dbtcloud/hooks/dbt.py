@@ -422,8 +422,8 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one run, without blocking the event loop.
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         :param include_related: Optional. Related objects to include, e.g. ``["trigger", "run_steps"]``.
         :return: The decoded response body (``{"status": ..., "data": <run>}``).
         """
@@ -436,8 +436,8 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one run's status code, without blocking the event loop.
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         :param include_related: Optional. Related objects to include with the run.
         :return: The run's status value.
         """
@@ -451,9 +451,9 @@ class DbtCloudHook(HttpHook):
         """
         Fetch several artifact files of a run at once, over one HTTP session.
 
-        :param run_id: The ID of a dbt Cloud job run.
+        :param run_id: The run.
         :param artifacts: The file paths, rooted at the target/ directory.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :param step: The step index, from 1; None for the last step.
         :return: The decoded JSON (or the text) of each file, by path.
         """
@@ -468,7 +468,7 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one page of runs with raw query parameters; the async twin of :meth:`get_job_runs`.
 
-        :param account_id: The account; None uses the connection's.
+        :param account_id: The account; None uses the connection's login.
         :param payload: The query parameters.
         :return: The decoded response body.
         """
@@ -490,7 +490,7 @@ class DbtCloudHook(HttpHook):
 
         :param job_id: The job.
         :param cause: Why the run is started (1 to 255 characters).
-        :param account_id: The account; None uses the connection's.
+        :param account_id: The account; None uses the connection's login.
         :param steps_override: dbt commands to run instead of the job's.
         :param schema_override: The schema to build into.
         :param retry_from_failure: Not supported on the async path; must be False.
@@ -509,7 +509,7 @@ class DbtCloudHook(HttpHook):
         Retry a failed run from its point of failure; the async twin of :meth:`retry_run`.
 
         :param run_id: The failed run.
-        :param account_id: The account; None uses the connection's.
+        :param account_id: The account; None uses the connection's login.
         :return: The decoded response body, with the new run in ``data``.
         """
         return (await self._arun(runs.retry_run(cast("int", account_id), run_id))).body
@@ -529,7 +529,7 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one account.
 
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :return: The response.
         """
         return _response(self._run(accounts.get_account(cast("int", account_id))))
@@ -541,7 +541,7 @@ class DbtCloudHook(HttpHook):
         """
         List the account's projects, every page.
 
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :param name_contains: Optional. Case-insensitive substring of the project name.
         :return: One response per page.
         """
@@ -552,8 +552,8 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one project.
 
-        :param project_id: The ID of a dbt Cloud project.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param project_id: The project.
+        :param account_id: The account; None uses the connection's login.
         :return: The response.
         """
         return _response(self._run(projects.get_project(cast("int", account_id), project_id)))
@@ -565,9 +565,9 @@ class DbtCloudHook(HttpHook):
         """
         List a project's environments, every page.
 
-        :param project_id: The ID of a dbt Cloud project.
+        :param project_id: The project.
         :param name_contains: Optional. Case-insensitive substring of the environment name.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :return: One response per page.
         """
         flow = projects.list_environments(cast("int", account_id), project_id, name_contains)
@@ -580,9 +580,9 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one environment of a project.
 
-        :param project_id: The ID of a dbt Cloud project.
-        :param environment_id: The ID of a dbt Cloud environment.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param project_id: The project.
+        :param environment_id: The environment.
+        :param account_id: The account; None uses the connection's login.
         :return: The response.
         """
         return _response(
@@ -601,7 +601,7 @@ class DbtCloudHook(HttpHook):
         """
         List the account's jobs, every page, optionally of one project or environment.
 
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :param order_by: Optional. The field to order by; prefix ``-`` for descending, e.g. ``-id``.
         :param project_id: Optional. Only jobs of this project.
         :param environment_id: Optional. Only jobs of this environment.
@@ -616,8 +616,8 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one job definition.
 
-        :param job_id: The ID of a dbt Cloud job.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param job_id: The job.
+        :param account_id: The account; None uses the connection's login.
         :return: The response.
         """
         return _response(self._run(jobs.get_job(cast("int", account_id), job_id)))
@@ -629,10 +629,10 @@ class DbtCloudHook(HttpHook):
         """
         Find a job by the exact names of its project, its environment and itself.
 
-        :param project_name: The name of a dbt Cloud project.
-        :param environment_name: The name of a dbt Cloud environment.
-        :param job_name: The name of a dbt Cloud job.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param project_name: The project's exact name.
+        :param environment_name: The environment's exact name.
+        :param job_name: The job's exact name.
+        :param account_id: The account; None uses the connection's login.
         :return: The job.
         :raises DbtCloudResourceLookupError: When no or several projects, environments or jobs match.
         """
@@ -677,9 +677,9 @@ class DbtCloudHook(HttpHook):
         """
         Start a run of a job.
 
-        :param job_id: The ID of a dbt Cloud job.
+        :param job_id: The job.
         :param cause: Why the job runs; longer than 255 characters is cut short, with a warning.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :param steps_override: Optional. dbt commands to run instead of the job's own.
         :param schema_override: Optional. The schema to build into instead of the job's target schema.
         :param retry_from_failure: Optional. If the job's latest run (whoever started it) failed, rerun
@@ -718,8 +718,8 @@ class DbtCloudHook(HttpHook):
         """
         Rerun the job's latest run from its point of failure if it failed; else start a new run.
 
-        :param job_id: The ID of a dbt Cloud job.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param job_id: The job.
+        :param account_id: The account; None uses the connection's login.
         :return: The response, with the run in ``data``.
         """
         return _response(self._run(jobs.rerun_job(cast("int", account_id), job_id)))
@@ -733,7 +733,7 @@ class DbtCloudHook(HttpHook):
         retries the one run given.
 
         :param run_id: The failed run.
-        :param account_id: The account; None uses the connection's.
+        :param account_id: The account; None uses the connection's login.
         :return: The response, with the new run in ``data``.
         :raises DbtCloudRunMayExistError: When the retry may have started but no answer came.
         """
@@ -750,7 +750,7 @@ class DbtCloudHook(HttpHook):
         """
         List the account's runs, every page, optionally of one job.
 
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :param include_related: Optional. Related objects to include: "trigger", "job", "audit" and
             "debug_logs".
         :param job_definition_id: Optional. Only runs of this job.
@@ -765,7 +765,7 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one page of runs with the given query parameters.
 
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :param payload: Optional. The query parameters, e.g. ``{"job_definition_id": 5, "limit": 1}``.
         :return: The response.
         """
@@ -778,8 +778,8 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one run.
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         :param include_related: Optional. Related objects to include: "trigger", "job", "repository",
             "environment" and "run_steps".
         :return: The response.
@@ -793,7 +793,7 @@ class DbtCloudHook(HttpHook):
         Fetch one run (through :meth:`get_job_run`) as a :class:`~airflow_dbtcloud.api.run_state.RunState`.
 
         :param run_id: The run.
-        :param account_id: The account; None uses the connection's.
+        :param account_id: The account; None uses the connection's login.
         :param include_related: Related objects to include, e.g. ``["run_steps"]``.
         """
         return calls.make_call(calls.get_run(run_id, account_id, include_related), self)
@@ -802,8 +802,8 @@ class DbtCloudHook(HttpHook):
         """
         Fetch one run's status code.
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         :return: The status of a dbt Cloud job run.
         """
         status = _status_of(self.get_run_state(run_id, account_id))
@@ -819,8 +819,8 @@ class DbtCloudHook(HttpHook):
         API errors while gathering are noted in the report rather than raised, because the run's own
         failure is what the caller must report.
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         :param job_run: The run with its steps, when the caller has it; else it is fetched.
         """
         try:
@@ -868,8 +868,8 @@ class DbtCloudHook(HttpHook):
         """
         Log why a run failed: status message, failed steps with their log tails, failed nodes, URL.
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         :param job_run: The run with ``run_steps``, when the caller has it; else it is fetched.
         :return: The report that was logged (the official method returns None).
         """
@@ -894,8 +894,8 @@ class DbtCloudHook(HttpHook):
         Status changes, and a line every ten minutes, go to the log at INFO. Transient API errors are
         waited out (backing off) until ``error_budget`` of them came in a row.
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         :param expected_statuses: The status value(s) to wait for. Defaults to success.
         :param check_interval: The pause between polls, in seconds.
         :param timeout: How long to wait, in seconds.
@@ -946,8 +946,8 @@ class DbtCloudHook(HttpHook):
         """
         Ask dbt Cloud to cancel a run (a run that has ended stays as it is).
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         """
         self._run(runs.cancel_run(cast("int", account_id), run_id))
 
@@ -958,8 +958,8 @@ class DbtCloudHook(HttpHook):
         """
         List the artifact files a run saved (of its last step unless ``step`` is given).
 
-        :param run_id: The ID of a dbt Cloud job run.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
         :param step: Optional. The step index, from 1; None for the last step.
         :return: The response, in a list.
         """
@@ -975,10 +975,10 @@ class DbtCloudHook(HttpHook):
         The body is not read until the caller reads it (``json()``, ``text``, ``iter_content``), so a
         large file can be streamed; :meth:`download_job_run_artifact` does that.
 
-        :param run_id: The ID of a dbt Cloud job run.
+        :param run_id: The run.
         :param path: The file's path under ``target/``, e.g. ``manifest.json``, ``run_results.json``
             or ``compiled/<project>/models/orders.sql``.
-        :param account_id: Optional. The ID of a dbt Cloud account.
+        :param account_id: The account; None uses the connection's login.
         :param step: Optional. The step index, from 1; None for the last step.
         :return: The response.
         """
@@ -997,7 +997,7 @@ class DbtCloudHook(HttpHook):
         :param run_id: The run.
         :param path: Path under ``target/``, e.g. ``manifest.json``.
         :param destination: A local path or an ``ObjectStoragePath``.
-        :param account_id: The account; None uses the connection's.
+        :param account_id: The account; None uses the connection's login.
         :param step: The step index (from 1); None for the last step.
         :return: ``destination``.
         """
@@ -1026,7 +1026,7 @@ class DbtCloudHook(HttpHook):
         :param run_id: The run.
         :param path: Path under ``target/``.
         :param destination: A local path or an ``ObjectStoragePath``.
-        :param account_id: The account; None uses the connection's.
+        :param account_id: The account; None uses the connection's login.
         :param step: The step index (from 1); None for the last step.
         :return: ``destination``.
         """
