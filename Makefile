@@ -33,7 +33,7 @@ unit: venv
 test: lint typecheck unit
 
 e2e: venv
-	$(BIN)/python scripts/e2e_crash.py
+	$(BIN)/python scripts/e2e_airflow.py
 
 bench: venv
 	$(BIN)/python benchmarks/run.py

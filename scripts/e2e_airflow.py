@@ -1,0 +1,380 @@
+"""End to end with real Airflow processes against the emulator.
+
+One ``airflow standalone`` (scheduler, DAG processor, triggerer, API server, LocalExecutor workers) runs on
+a throw-away SQLite metadata DB against the bundled emulator and goes through three scenarios in turn:
+
+1. A task killed mid-run reattaches to its dbt Cloud run. A DAG starts a 40-second run and polls it on
+   the worker; once the run is RUNNING the task process is killed with SIGKILL, as a crashed worker
+   would be. The scheduler retries the task, which must find the run through ``task_state_store``:
+   the emulator must see exactly one run and the DAG run must succeed.
+2. A deferred wait survives a flaky API. A deferrable task waits in the real triggerer while every
+   status request fails with 503 for a while; the trigger must keep polling and the task succeed.
+3. A cleared task runs the job again. A short job runs to success; then the whole DAG run is cleared
+   through Airflow's public REST API (signed in as the admin user whose password standalone generated),
+   and after that only the task instance is cleared with ``airflow tasks clear``. Each clear gives the
+   task instance a new ``max_tries``, so each rerun must start a new dbt Cloud run with a marker of its
+   own rather than hand back the earlier successful run: three runs, three distinct markers, three
+   fresh submits in the task logs and no reattachment.
+
+Run it with ``make e2e``; ``tests/integration/test_real_processes.py`` runs it too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+JOB_ID = 302
+DEFERRED_JOB_ID = 303
+CLEAR_JOB_ID = 300
+DAG_ID = "e2e_crash"
+DEFERRED_DAG_ID = "e2e_flaky_deferred"
+CLEAR_DAG_ID = "e2e_clear"
+DAG_FILE = f'''
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+
+from airflow_dbtcloud.operators.dbt import DbtCloudRunJobOperator
+
+with DAG(dag_id="{DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
+    DbtCloudRunJobOperator(
+        task_id="run", job_id={JOB_ID}, check_interval=1, retries=2, retry_delay=timedelta(seconds=1)
+    )
+
+with DAG(dag_id="{DEFERRED_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
+    DbtCloudRunJobOperator(
+        task_id="run", job_id={DEFERRED_JOB_ID}, check_interval=1, deferrable=True,
+        hook_params={{"retry_limit": 2, "retry_delay": 0.1}},
+    )
+
+with DAG(dag_id="{CLEAR_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
+    DbtCloudRunJobOperator(
+        task_id="run", job_id={CLEAR_JOB_ID}, check_interval=1, retries=1, retry_delay=timedelta(seconds=1)
+    )
+'''
+#: Status requests answered 503 in a row during the deferred wait: more than one poll's retries.
+FLAKY_POLLS = 8
+#: What the operator appends to a run's ``cause`` to say which task instance started it.
+MARKER = re.compile(r"\[airflow:[0-9a-f]{16}\]")
+CLEAR_STEPS = ("first run", "whole-DAG-run clear (REST API)", "task clear (CLI)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(1)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _dag_run_state(env: dict[str, str], dag_id: str) -> str | None:
+    result = _airflow(env, "dags", "list-runs", dag_id, "-o", "json")
+    # Warnings share stdout with the JSON; the JSON is the line that starts with a bracket and brace.
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("[{", "[]"))]
+    runs = json.loads(lines[-1]) if lines else []
+    return str(runs[0]["state"]) if runs else None
+
+
+def _runs(emu: Any, job_id: int, *related: str) -> list[dict[str, Any]]:
+    """The job's runs, oldest first, read through the emulator's public API."""
+    query = {"job_definition_id": job_id, "order_by": "id"}
+    if related:
+        query["include_related"] = json.dumps(list(related))
+    request = urllib.request.Request(  # noqa: S310 - the loopback emulator
+        f"{emu.base_url}/api/v2/accounts/{emu.account_id}/runs/?{urllib.parse.urlencode(query)}",
+        headers={"Authorization": f"Token {emu.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return list(json.load(response)["data"])
+
+
+def _task_process(standalone: psutil.Process) -> psutil.Process | None:
+    """The process running the task: a child of a LocalExecutor worker that is not itself a worker."""
+    for child in standalone.children(recursive=True):
+        try:
+            title = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if title.startswith("airflow worker -- ") and "LocalExecutor" not in title:
+            return child
+    return None
+
+
+def _task_logs(home: Path, dag_id: str | None = None) -> str:
+    """Every task log file's text, or only those of one DAG."""
+    root = home / "logs" / (f"dag_id={dag_id}" if dag_id else "")
+    return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob("*")) if p.is_file())
+
+
+class RestApi:
+    """Airflow's public REST API on the standalone API server, used as the ``admin`` user."""
+
+    def __init__(self, base_url: str, password_file: Path) -> None:
+        self.base_url = base_url
+        self.password_file = password_file
+        self.token: str | None = None
+
+    def sign_in(self) -> bool:
+        """Trade the admin password standalone generated for a JWT; False while either is not ready yet."""
+        try:
+            password = json.loads(self.password_file.read_text())["admin"]
+            answer = self("POST", "/auth/token", {"username": "admin", "password": password})
+        except (OSError, ValueError, KeyError):
+            return False
+        self.token = str(answer["access_token"])
+        return True
+
+    def __call__(self, method: str, path: str, body: Any = None) -> Any:
+        """Send one request and return the decoded JSON answer; an error status raises ``HTTPError``."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(  # noqa: S310 - the loopback API server
+            self.base_url + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers=headers,
+            method=method,
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return json.load(response)
+
+
+@dataclass
+class ClearPath:
+    """What the clear scenario saw after each of its steps, in the order of ``CLEAR_STEPS``."""
+
+    states: list[str] = field(default_factory=list)
+    runs: list[int] = field(default_factory=list)
+    max_tries: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+def _clear_path(api: RestApi, env: dict[str, str], emu: Any, seen: ClearPath) -> None:
+    """Run the clear DAG once, clear the whole DAG run, then clear the task alone, recording each result."""
+    dag_run_id = api("POST", f"/api/v2/dags/{CLEAR_DAG_ID}/dagRuns", {"logical_date": None})["dag_run_id"]
+    dag_run = f"/api/v2/dags/{CLEAR_DAG_ID}/dagRuns/{urllib.parse.quote(dag_run_id, safe='')}"
+
+    def settle(step: str, earlier_try: int) -> int:
+        def finished() -> tuple[str, dict[str, Any]] | None:
+            try:
+                ti = api("GET", f"{dag_run}/taskInstances/run")
+            except urllib.error.HTTPError as error:
+                if error.code == 404:  # the scheduler has not created the task instance yet
+                    return None
+                raise
+            if ti["try_number"] <= earlier_try:
+                return None
+            state = api("GET", dag_run)["state"]
+            return (state, ti) if state in ("success", "failed") else None
+
+        state, ti = _wait(f"the {CLEAR_DAG_ID} DAG run to finish after the {step}", finished, 180)
+        seen.states.append(state)
+        seen.runs.append(emu.runs_created(CLEAR_JOB_ID))
+        seen.max_tries.append(int(ti["max_tries"]))
+        print(f"{CLEAR_DAG_ID}: {step} -> {state}; runs of job {CLEAR_JOB_ID}: {seen.runs[-1]}", flush=True)
+        return int(ti["try_number"])
+
+    def cleared(step: str, queued_before: str) -> None:
+        # A clear re-queues the DAG run; an unchanged queued_at means it matched no task instance.
+        if api("GET", dag_run)["queued_at"] == queued_before:
+            raise RuntimeError(f"the {step} cleared nothing")
+
+    tries = settle(CLEAR_STEPS[0], 0)
+    queued_at = api("GET", dag_run)["queued_at"]
+    api("POST", f"{dag_run}/clear", {"dry_run": False})
+    cleared(CLEAR_STEPS[1], queued_at)
+    tries = settle(CLEAR_STEPS[1], tries)
+    queued_at = api("GET", dag_run)["queued_at"]
+    # Airflow 3.3.2 matches --task-regex as a plain substring (apache/airflow#72941), so "^run$" would
+    # match nothing; "run" selects the one task under either reading.
+    result = _airflow(env, "tasks", "clear", CLEAR_DAG_ID, "--task-regex", "run", "--yes")
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow tasks clear failed: {result.stderr[-2000:]}")
+    cleared(CLEAR_STEPS[2], queued_at)
+    settle(CLEAR_STEPS[2], tries)
+
+
+def main() -> int:
+    """Run the three scenarios; return 0 when each behaved as described in the module docstring."""
+    from airflow_dbtcloud.testing import RUNNING, run_emulator
+
+    home = Path(tempfile.mkdtemp(prefix="airflow-dbtcloud-e2e-"))
+    (home / "dags").mkdir()
+    (home / "dags" / "e2e_dags.py").write_text(DAG_FILE)
+    api_port = _free_port()
+    password_file = home / "simple_auth_manager_passwords.json.generated"
+    api = RestApi(f"http://127.0.0.1:{api_port}", password_file)
+    clear = ClearPath()
+    with run_emulator() as emu:
+        emu.set_job_script(JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=40)
+        emu.set_job_script(DEFERRED_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=20)
+        emu.set_job_script(CLEAR_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=2)
+        env = {
+            **os.environ,
+            **emu.env(),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            # The REST API is used as a real user would: the generated admin password, not all-admins.
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(password_file),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        }
+        print(f"airflow standalone in {home}; emulator at {emu.base_url}", flush=True)
+        with (home / "standalone.log").open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "airflow", "standalone"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            _wait(
+                "the DAG to be parsed", lambda: _airflow(env, "dags", "trigger", DAG_ID).returncode == 0, 240
+            )
+            print("DAG run triggered", flush=True)
+            _wait(
+                "the dbt Cloud run to be RUNNING",
+                lambda: RUNNING in [int(run["status"]) for run in _runs(emu, JOB_ID)],
+                120,
+            )
+            victim = _wait("the task process", lambda: _task_process(psutil.Process(process.pid)), 60)
+            print(f"killing task process {victim.pid} with SIGKILL while the run is RUNNING", flush=True)
+            victim.send_signal(signal.SIGKILL)
+            state = _wait(
+                "the DAG run to finish",
+                lambda: (s := _dag_run_state(env, DAG_ID)) in ("success", "failed") and s,
+                240,
+            )
+            print(f"== {DEFERRED_DAG_ID}: {FLAKY_POLLS} status requests in a row answered 503", flush=True)
+            emu.add_fault(route="get_run", kind="status", status=503, sequence=[None] + [503] * FLAKY_POLLS)
+            _airflow(env, "dags", "trigger", DEFERRED_DAG_ID)
+            deferred_state = _wait(
+                "the deferred DAG run to finish",
+                lambda: (s := _dag_run_state(env, DEFERRED_DAG_ID)) in ("success", "failed") and s,
+                240,
+            )
+            print(f"== {CLEAR_DAG_ID}: run, clear the DAG run (REST API), clear the task (CLI)", flush=True)
+            emu.clear_faults()
+            try:
+                _wait("a JWT from the API server", api.sign_in, 60)
+                _clear_path(api, env, emu, clear)
+            except Exception as error:
+                # Recorded rather than raised, so the other scenarios still get their summary lines.
+                clear.error = f"{type(error).__name__}: {error}"
+                print(f"{CLEAR_DAG_ID}: stopped early: {clear.error}", flush=True)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        runs = emu.runs_created(JOB_ID)
+        reattached = "Reattaching to dbt Cloud run" in _task_logs(home, DAG_ID)
+        deferred_runs = emu.runs_created(DEFERRED_JOB_ID)
+        answered_503 = sum(1 for e in emu.journal if e.get("route") == "get_run" and e["status"] == 503)
+        kept_polling = "Transient error polling job run" in _task_logs(home, DEFERRED_DAG_ID)
+        clear_runs = _runs(emu, CLEAR_JOB_ID, "trigger")
+        markers = [
+            m.group() if (m := MARKER.search(run["trigger"]["cause"] or "")) else None for run in clear_runs
+        ]
+        clear_logs = _task_logs(home, CLEAR_DAG_ID)
+        logs = _task_logs(home)
+        leaked = emu.token in logs or emu.token in (home / "standalone.log").read_text(errors="replace")
+    fresh_submits = clear_logs.count("(fresh submit)")
+    reattach_lines = clear_logs.count("Reattaching to dbt Cloud run")
+    markers_distinct = (
+        len(markers) == len(CLEAR_STEPS) and None not in markers and len(set(markers)) == len(markers)
+    )
+    outcomes = [
+        f"{step} -> {clear.states[i]}" if i < len(clear.states) else f"{step} -> not reached"
+        for i, step in enumerate(CLEAR_STEPS)
+    ]
+    print(f"DAG run: {state}; dbt Cloud runs of job {JOB_ID}: {runs}; reattached: {reattached}")
+    print(
+        f"Deferred DAG run: {deferred_state}; runs of job {DEFERRED_JOB_ID}: {deferred_runs}; "
+        f"503 answers: {answered_503}; trigger kept polling: {kept_polling}"
+    )
+    print(
+        f"Clear path: {', '.join(outcomes)}; runs of job {CLEAR_JOB_ID}: {len(clear_runs)}; "
+        f"markers distinct: {markers_distinct}"
+    )
+    print(
+        f"Clear path detail: runs after each step: {clear.runs}; max_tries after each step: "
+        f"{clear.max_tries}; run ids: {[run['id'] for run in clear_runs]}; markers: {markers}; "
+        f"fresh submits logged: {fresh_submits}; reattach lines: {reattach_lines}"
+    )
+    print(f"API token in any log: {'YES (bug)' if leaked else 'no'}")
+    ok = (
+        state == "success"
+        and runs == 1
+        and reattached
+        and deferred_state == "success"
+        and deferred_runs == 1
+        and answered_503 == FLAKY_POLLS
+        and kept_polling
+        and clear.error is None
+        and clear.states == ["success"] * len(CLEAR_STEPS)
+        and clear.runs == [1, 2, 3]
+        and markers_distinct
+        and fresh_submits == len(CLEAR_STEPS)
+        and reattach_lines == 0
+        and not leaked
+    )
+    print("e2e tests " + ("passed" if ok else f"FAILED (see {home})"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
