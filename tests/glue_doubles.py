@@ -8,6 +8,17 @@ from unittest import mock
 from airflow_dbtcloud.api.failures import FailureReport
 from airflow_dbtcloud.hooks.dbt import DbtCloudHook
 
+#: The keyword arguments the official trigger serializes; ours adds ``error_budget`` only when it is set.
+OFFICIAL_TRIGGER_KEYS = {
+    "run_id",
+    "account_id",
+    "conn_id",
+    "end_time",
+    "execution_deadline",
+    "poll_interval",
+    "hook_params",
+}
+
 
 class FakeStore:
     """A ``task_state_store`` kept in a dict."""

@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
-from glue_doubles import FakeStore, FakeTI, answer, hook_double, run_payload
+from glue_doubles import OFFICIAL_TRIGGER_KEYS, FakeStore, FakeTI, answer, hook_double, run_payload
 
 from airflow_dbtcloud.api.lifecycle import marker_for
 from airflow_dbtcloud.hooks.dbt import (
@@ -179,15 +179,7 @@ def test_deferrable_checks_the_status_then_defers_with_the_official_trigger_argu
         operator.execute(context)
     hook.get_job_run_status.assert_called_once_with(run_id=11, account_id=None)
     _, kwargs = deferred.value.trigger.serialize()
-    assert set(kwargs) == {
-        "run_id",
-        "account_id",
-        "conn_id",
-        "end_time",
-        "execution_deadline",
-        "poll_interval",
-        "hook_params",
-    }
+    assert set(kwargs) == OFFICIAL_TRIGGER_KEYS
     assert (kwargs["conn_id"], kwargs["run_id"], kwargs["poll_interval"]) == ("dbt_cloud_default", 11, 1)
     assert context["task_state_store"].data[STATE_KEY]["run_id"] == 11, "stored before deferring"
     assert deferred.value.timeout is None

@@ -3,6 +3,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from glue_doubles import OFFICIAL_TRIGGER_KEYS
 
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudAuthError,
@@ -174,15 +175,7 @@ async def test_is_still_running():
 
 def test_serialize_keeps_the_official_keys_when_the_budget_is_the_default():
     _, kwargs = DbtCloudRunJobTrigger("c", 5, 1.0, 2.0, None).serialize()
-    assert set(kwargs) == {
-        "run_id",
-        "account_id",
-        "conn_id",
-        "end_time",
-        "execution_deadline",
-        "poll_interval",
-        "hook_params",
-    }
+    assert set(kwargs) == OFFICIAL_TRIGGER_KEYS
 
 
 def test_wait_arguments_make_the_deadlines_absolute():
