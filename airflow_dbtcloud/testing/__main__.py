@@ -1,4 +1,5 @@
-"""Command line: ``python -m airflow_dbtcloud.testing serve [--port N] [--host H] [--config F] [--tls]``."""
+"""Command line: ``python -m airflow_dbtcloud.testing serve [--port N] [--host H] [--config F] [--tls]
+[--adapter A] [--synthetic-models N]``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from airflow_dbtcloud.testing.adapters import ADAPTERS
 from airflow_dbtcloud.testing.server import Emulator
 
 
@@ -41,13 +43,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="allow binding a non-loopback interface (no real security!)",
     )
     serve.add_argument("--conn-id", default="dbt_cloud_default", help="Airflow connection id to print")
+    serve.add_argument("--adapter", choices=sorted(ADAPTERS), help="warehouse adapter (default: postgres)")
+    serve.add_argument(
+        "--synthetic-models", type=int, default=None, help="generated models to add to the project"
+    )
     args = parser.parse_args(argv)
     if not _is_loopback(args.host) and not args.allow_remote:
         parser.error(f"refusing to bind non-loopback host {args.host!r} without --allow-remote")
+    try:
+        emu = Emulator(
+            args.config,
+            tls=args.tls,
+            host=args.host,
+            port=args.port,
+            adapter=args.adapter,
+            synthetic_models=args.synthetic_models,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    emu = Emulator(args.config, tls=args.tls, host=args.host, port=args.port).start()
+    emu.start()
     if args.speed is not None:
         emu.speed = args.speed
     try:
@@ -58,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"export {var}='{value}'")
         if emu.ca_file:
             print(f"export SSL_CERT_FILE={emu.ca_file} REQUESTS_CA_BUNDLE={emu.ca_file}")
-        print("control API: GET /_emulator/journal, GET /_emulator/counters, POST /_emulator/reset")
+        print(f"warehouse adapter: {emu.adapter}")
+        print(
+            "control API: GET /_emulator/journal, GET /_emulator/counters, POST /_emulator/reset, "
+            "GET|POST /_emulator/settings"
+        )
         sys.stdout.flush()
         while not stop.wait(0.5):
             pass

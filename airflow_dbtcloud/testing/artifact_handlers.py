@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
 
 from airflow_dbtcloud.testing import artifacts
 from airflow_dbtcloud.testing.lifecycle import SUCCESS, Run
-from airflow_dbtcloud.testing.project import BY_ID
 from airflow_dbtcloud.testing.request_helpers import job_of, run_of, state_of
 from airflow_dbtcloud.testing.responses import TRUNCATE, as_int, envelope, error
 from airflow_dbtcloud.testing.state import State
@@ -22,10 +22,28 @@ def _artifact_step(state: State, run: Run, request: web.Request) -> Any:
     return next((s for s in steps if s.index == step_no), None)
 
 
-def _paths(run: Run, step: Any, state: State) -> list[str]:
-    ran = [r.unique_id for r in run.results(step) if r.status != "skipped"]
-    compiled = [artifacts.compiled_path(u) for u in ran if BY_ID[u].resource_type == "model"]
-    return ["manifest.json", "run_results.json", "catalog.json", *compiled]
+def _compiled(run: Run, step: Any) -> dict[str, str]:
+    built = [r for r in run.results(step) if r.status != "skipped" and r.node.resource_type in _COMPILED]
+    return {artifacts.compiled_path(r.unique_id, run.project): r.unique_id for r in built}
+
+
+_COMPILED = ("model", "snapshot")
+_FILES = ["manifest.json", "run_results.json", "catalog.json"]
+
+
+async def _stream(request: web.Request, chunks: Iterator[bytes]) -> web.StreamResponse:
+    """Send ``chunks`` with chunked encoding; a ``truncate`` fault cuts the body after the first chunk."""
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    for chunk in chunks:
+        await resp.write(chunk)
+        if request.get(TRUNCATE):
+            if request.transport is not None:
+                request.transport.close()
+            return resp
+    await resp.write_eof()
+    return resp
 
 
 async def list_artifacts(request: web.Request) -> web.StreamResponse:
@@ -35,40 +53,36 @@ async def list_artifacts(request: web.Request) -> web.StreamResponse:
     """
     state, run = state_of(request), run_of(request)
     step = _artifact_step(state, run, request)
-    return envelope(_paths(run, step, state) if step is not None else [])
+    return envelope([*_FILES, *_compiled(run, step)] if step is not None else [])
 
 
 async def _serve(request: web.Request, state: State, run: Run | None) -> web.StreamResponse:
     path = request.match_info["path"].removeprefix("target/")
     step = _artifact_step(state, run, request) if run is not None else None
-    if run is None or step is None or path not in _paths(run, step, state):
+    compiled = _compiled(run, step) if run is not None and step is not None else {}
+    if run is None or step is None or (path not in _FILES and path not in compiled):
         return error(404, "The requested artifact was not found.")
     inv = f"{run.id:08d}-0000-4000-8000-{step.index:012d}"
     assert step.end is not None
+    # A padded manifest, and both big files of a project with generated models, are streamed.
+    large = run.project.synthetic_models > 0
     if path == "manifest.json":
         size = state.manifest_size_mb
-        if size <= 0:
-            return web.Response(
-                body=b"".join(artifacts.manifest_chunks(inv, step.end)), content_type="application/json"
-            )
-        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
-        resp.enable_chunked_encoding()
-        await resp.prepare(request)
-        for chunk in artifacts.manifest_chunks(inv, step.end, size):
-            await resp.write(chunk)
-            if request.get(TRUNCATE):
-                if request.transport is not None:
-                    request.transport.close()
-                return resp
-        await resp.write_eof()
-        return resp
+        chunks = artifacts.manifest_chunks(inv, step.end, size, project=run.project, adapter=run.adapter)
+        if size > 0 or large:
+            return await _stream(request, chunks)
+        return web.Response(body=b"".join(chunks), content_type="application/json")
     if path == "run_results.json":
-        body = artifacts.run_results(run.results(step), step.command, inv, step.end, step.end - step.start)
-        return web.Response(body=body, content_type="application/json")
+        results = run.results(step)
+        chunks = artifacts.run_results_chunks(results, step.command, inv, step.end, step.end - step.start)
+        if large:
+            return await _stream(request, chunks)
+        return web.Response(body=b"".join(chunks), content_type="application/json")
     if path == "catalog.json":
-        return web.Response(body=artifacts.catalog(inv, step.end), content_type="application/json")
-    uid = next(u for u in BY_ID if artifacts.compiled_path(u) == path)
-    return web.Response(body=artifacts.compiled_sql(uid), content_type="text/plain")
+        body = artifacts.catalog(inv, step.end, project=run.project, adapter=run.adapter)
+        return web.Response(body=body, content_type="application/json")
+    sql = artifacts.compiled_sql(compiled[path], run.project, run.adapter)
+    return web.Response(body=sql, content_type="text/plain")
 
 
 async def get_artifact(request: web.Request) -> web.StreamResponse:

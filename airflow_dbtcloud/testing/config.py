@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_dbtcloud.testing.adapters import DEFAULT_ADAPTER, get_adapter
+from airflow_dbtcloud.testing.project import project_for
+
 DEFAULT_TOKEN = "dbtc_emulator_token_do_not_log"  # noqa: S105 - a fake token for the emulator
 OUTCOMES = ("success", "error", "cancelled", "hang")
 
@@ -25,7 +28,8 @@ class JobConfig:
     :param queued_seconds: Emulator seconds spent QUEUED.
     :param starting_seconds: Emulator seconds spent STARTING.
     :param running_seconds: Emulator seconds spent RUNNING.
-    :param failing_nodes: Unique ids of the nodes that fail when the outcome is ``error``.
+    :param failing_nodes: Nodes (unique ids or names) that fail when the outcome is ``error``.
+    :param warning_nodes: Tests (unique ids or names) that end ``warn`` in every run, whatever the outcome.
     :param description: Job description.
     :param job_type: ``scheduled``, ``ci``, ``merge`` or ``other``.
     :param state: 1 active, 2 deleted.
@@ -44,6 +48,7 @@ class JobConfig:
     starting_seconds: float = 0.2
     running_seconds: float = 0.6
     failing_nodes: list[str] = field(default_factory=list)
+    warning_nodes: list[str] = field(default_factory=list)
     description: str = ""
     job_type: str = "scheduled"
     state: int = 1
@@ -66,6 +71,9 @@ class EmulatorConfig:
     :param seed: Seed of the random generator used by probabilistic faults.
     :param first_run_id: Id of the first run created.
     :param journal_limit: Maximum number of journal entries kept (oldest dropped).
+    :param adapter: Warehouse adapter of the emulated project: ``postgres``, ``redshift``, ``snowflake``,
+        ``bigquery`` or ``databricks``.
+    :param synthetic_models: Generated models added to the project (for benchmarks).
     """
 
     accounts: list[dict[str, Any]] = field(default_factory=list)
@@ -78,6 +86,8 @@ class EmulatorConfig:
     seed: int = 1234
     first_run_id: int = 1000
     journal_limit: int = 20000
+    adapter: str = DEFAULT_ADAPTER
+    synthetic_models: int = 0
 
     @property
     def default_token(self) -> str:
@@ -88,6 +98,18 @@ class EmulatorConfig:
     def default_account_id(self) -> int:
         """The first configured account id."""
         return int(self.accounts[0]["id"]) if self.accounts else 1
+
+    def override(self, **values: Any) -> EmulatorConfig:
+        """Replace top-level settings (``adapter``, ``synthetic_models``...), validated as in a config file.
+
+        :param values: Setting -> value; a None value leaves the setting as it is.
+        :return: self.
+        """
+        given = {k: v for k, v in values.items() if v is not None}
+        checked = EmulatorConfig.from_dict(given)
+        for key in given:
+            setattr(self, key, getattr(checked, key))
+        return self
 
     def copy(self) -> EmulatorConfig:
         """Return a deep copy, so runtime changes never leak into the original."""
@@ -119,6 +141,8 @@ class EmulatorConfig:
             p.setdefault("account_id", account_ids[0])
         environments = _environments(data, projects)
         jobs = _jobs(data, {int(e["id"]) for e in environments})
+        adapter = get_adapter(data.get("adapter", DEFAULT_ADAPTER)).name
+        synthetic_models = project_for(int(data.get("synthetic_models", 0))).synthetic_models
         return cls(
             accounts=accounts,
             tokens=tokens,
@@ -130,6 +154,8 @@ class EmulatorConfig:
             seed=int(data.get("seed", 1234)),
             first_run_id=int(data.get("first_run_id", 1000)),
             journal_limit=int(data.get("journal_limit", 20000)),
+            adapter=adapter,
+            synthetic_models=synthetic_models,
         )
 
     @classmethod
@@ -209,6 +235,8 @@ _KNOWN_KEYS = {
     "first_run_id",
     "journal_limit",
     "defaults",
+    "adapter",
+    "synthetic_models",
 }
 _DEFAULT_PROJECTS: list[dict[str, Any]] = [{"id": 100, "name": "jaffle_shop"}]
 _DEFAULT_ENVIRONMENTS: list[dict[str, Any]] = [

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from airflow_dbtcloud.testing import payloads
+from airflow_dbtcloud.testing.config import EmulatorConfig
 from airflow_dbtcloud.testing.hub import Hub, hub_of
 
 
@@ -82,6 +83,29 @@ async def _job_script(request: web.Request) -> web.StreamResponse:
     return _json({"ok": True})
 
 
+async def _settings(request: web.Request) -> web.StreamResponse:
+    state = hub_of(request).state
+    if request.method == "POST":
+        data = await _body(request)
+        try:
+            unknown = sorted(set(data) - set(_SETTINGS))
+            if unknown:
+                raise ValueError(f"unknown settings {unknown}; expected some of {list(_SETTINGS)}")
+            checked = EmulatorConfig.from_dict(data)  # validates every value before any is applied
+        except (TypeError, ValueError) as exc:
+            return _json({"error": str(exc)}, 400)
+        if "adapter" in data:
+            state.set_adapter(checked.adapter)
+        if "synthetic_models" in data:
+            state.set_project_size(checked.synthetic_models)
+        if "manifest_size_mb" in data:
+            state.manifest_size_mb = checked.manifest_size_mb
+    return _json(state.settings())
+
+
+_SETTINGS = ("adapter", "synthetic_models", "manifest_size_mb")
+
+
 def add_routes(app: web.Application) -> None:
     """Register the control routes.
 
@@ -94,3 +118,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/_emulator/faults", _clear_faults, name="_emulator_clear_faults")
     app.router.add_post("/_emulator/runs/{run_id}/complete", _complete_run, name="_emulator_complete_run")
     app.router.add_post("/_emulator/jobs/{job_id}/script", _job_script, name="_emulator_job_script")
+    app.router.add_get("/_emulator/settings", _settings, name="_emulator_settings")
+    app.router.add_post("/_emulator/settings", _settings, name="_emulator_post_settings")

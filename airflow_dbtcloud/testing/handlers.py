@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_dbtcloud.testing import payloads
+from airflow_dbtcloud.testing import accounts, payloads
 from airflow_dbtcloud.testing.errors import Invalid, NotFound
 from airflow_dbtcloud.testing.lifecycle import ERROR, STATUS_NAMES, Run
 from airflow_dbtcloud.testing.request_helpers import job_of, path_id, run_of, state_of
@@ -43,7 +43,7 @@ async def list_accounts(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     allowed = request[ALLOWED_ACCOUNTS]
     items = [state.accounts[a] for a in sorted(allowed) if a in state.accounts]
-    return paginate(items, request.query, {}, "id", payloads.account)
+    return paginate(items, request.query, {}, "id", accounts.account)
 
 
 async def get_account(request: web.Request) -> web.StreamResponse:
@@ -51,7 +51,7 @@ async def get_account(request: web.Request) -> web.StreamResponse:
 
     :param request: The request; the path names the account.
     """
-    return envelope(payloads.account(state_of(request).accounts[path_id(request, "account_id")]))
+    return envelope(accounts.account(state_of(request).accounts[path_id(request, "account_id")]))
 
 
 def _projects(state: State, account_id: int) -> list[dict[str, Any]]:
@@ -77,7 +77,9 @@ async def list_projects(request: web.Request) -> web.StreamResponse:
     state, account_id = state_of(request), path_id(request, "account_id")
     filters: dict[str, Any] = {"account_id": account_id}
     items = sorted(_icontains(_projects(state, account_id), request, filters), key=lambda p: int(p["id"]))
-    return paginate(items, request.query, filters, "id", lambda p: payloads.project(p, _envs(state, p)))
+    return paginate(
+        items, request.query, filters, "id", lambda p: accounts.project(p, _envs(state, p), state.adapter)
+    )
 
 
 def _envs(state: State, project: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,8 +102,22 @@ async def get_project(request: web.Request) -> web.StreamResponse:
 
     :param request: The request; the path names the account and the project.
     """
-    project = _project(request)
-    return envelope(payloads.project(project, _envs(state_of(request), project)))
+    state, project = state_of(request), _project(request)
+    return envelope(accounts.project(project, _envs(state, project), state.adapter))
+
+
+async def get_connection(request: web.Request) -> web.StreamResponse:
+    """GET /api/v3/accounts/{account_id}/connections/{connection_id}/: ``AccountConnectionDetail``.
+
+    :param request: The request; the path names the account and the connection (a project's
+        ``connection_id``).
+    """
+    state, account_id = state_of(request), path_id(request, "account_id")
+    wanted = path_id(request, "connection_id")
+    for project in _projects(state, account_id):
+        if accounts.connection_id(project) == wanted:
+            return envelope(accounts.account_connection(project, state.adapter, accounts.EPOCH))
+    raise NotFound
 
 
 async def list_environments(request: web.Request) -> web.StreamResponse:
@@ -109,11 +125,15 @@ async def list_environments(request: web.Request) -> web.StreamResponse:
 
     :param request: The request; the path names the project, the query may filter with ``name__icontains``.
     """
-    project = _project(request)
+    state, project = state_of(request), _project(request)
     filters: dict[str, Any] = {"account_id": project["account_id"], "project_id": project["id"]}
-    items = _icontains(_envs(state_of(request), project), request, filters)
+    items = _icontains(_envs(state, project), request, filters)
     return paginate(
-        items, request.query, filters, "id", lambda e: payloads.environment(e, e_acc(project), project)
+        items,
+        request.query,
+        filters,
+        "id",
+        lambda e: accounts.environment(e, e_acc(project), project, state.adapter),
     )
 
 
@@ -131,11 +151,11 @@ async def get_environment(request: web.Request) -> web.StreamResponse:
 
     :param request: The request; the path names the account, the project and the environment.
     """
-    project = _project(request)
-    env = state_of(request).environments.get(path_id(request, "environment_id"))
+    state, project = state_of(request), _project(request)
+    env = state.environments.get(path_id(request, "environment_id"))
     if env is None or int(env["project_id"]) != int(project["id"]):
         raise NotFound
-    return envelope(payloads.environment(env, e_acc(project), project))
+    return envelope(accounts.environment(env, e_acc(project), project, state.adapter))
 
 
 def _render_job(state: State, job: Any, related: set[str]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_dbtcloud.testing import artifacts
-from airflow_dbtcloud.testing.project import BY_ID, select
+from airflow_dbtcloud.testing.adapters import ADAPTERS, DEFAULT_ADAPTER, Adapter
+from airflow_dbtcloud.testing.project import Project, project_for
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 STATUS_NAMES = {1: "Queued", 2: "Starting", 3: "Running", 10: "Success", 20: "Error", 30: "Cancelled"}
@@ -103,6 +104,9 @@ class Run:
     :param outcome: ``success``, ``error``, ``cancelled`` or ``hang``.
     :param failing_nodes: Nodes that fail when the outcome is an error.
     :param node_filter: For reruns: the nodes the first step re-executes.
+    :param warning_nodes: Tests that end ``warn`` (whatever the outcome).
+    :param project: The dbt project the run builds (fixed when the run is created).
+    :param adapter: The warehouse adapter the run builds on (fixed when the run is created).
     """
 
     id: int
@@ -117,6 +121,9 @@ class Run:
     outcome: str
     failing_nodes: set[str]
     node_filter: set[str] | None = None
+    warning_nodes: set[str] = field(default_factory=set)
+    project: Project = field(default_factory=project_for)
+    adapter: Adapter = ADAPTERS[DEFAULT_ADAPTER]
     dbt_version: str = "latest"
     git_branch: str = "main"
     git_sha: str = ""
@@ -132,7 +139,7 @@ class Run:
 
         :param index: The step's 0-based position in :attr:`commands`.
         """
-        nodes = select(self.commands[index])
+        nodes = self.project.select(self.commands[index])
         if index == 0 and self.node_filter is not None:
             nodes = [n for n in nodes if n in self.node_filter]
         return nodes
@@ -151,7 +158,7 @@ class Run:
         hit = self.failing_nodes & set(selected)
         if hit or not selected:
             return hit
-        models = [n for n in selected if BY_ID[n].resource_type == "model"] or selected
+        models = [n for n in selected if self.project.by_id[n].resource_type == "model"] or selected
         return {"model.jaffle_shop.orders"} if "model.jaffle_shop.orders" in models else {models[-1]}
 
     def ending(self) -> tuple[float, int, str | None]:
@@ -235,5 +242,14 @@ class Run:
         assert step.end is not None
         key = (step.index, step.end)
         if key not in self._cache:
-            self._cache[key] = artifacts.execute(step.selected, step.failing, step.start, step.end)
+            self._cache[key] = artifacts.execute(
+                step.selected,
+                step.failing,
+                step.start,
+                step.end,
+                warning=self.warning_nodes,
+                build=step.command.split()[1:2] == ["build"],
+                project=self.project,
+                adapter=self.adapter,
+            )
         return self._cache[key]

@@ -1,11 +1,11 @@
-"""JSON shapes of accounts, projects, environments, jobs, runs and run steps, with the spec's field names."""
+"""JSON shapes of jobs, runs and run steps, with the spec's field names (accounts, projects: ``accounts``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow_dbtcloud.testing import logs
+from airflow_dbtcloud.testing.accounts import EPOCH, environment, project_summary, repository
 from airflow_dbtcloud.testing.config import JobConfig
 from airflow_dbtcloud.testing.lifecycle import (
     CANCELLED,
@@ -19,157 +19,6 @@ from airflow_dbtcloud.testing.lifecycle import (
 )
 from airflow_dbtcloud.testing.state import State
 from airflow_dbtcloud.testing.timefmt import clock, humanize, ts
-
-# A fixed creation date for configured objects keeps payloads stable across restarts.
-EPOCH = datetime(2026, 1, 5, 9, 30, tzinfo=UTC).timestamp()
-
-
-def account(acc: dict[str, Any]) -> dict[str, Any]:
-    """Render an account (``AccountResponse``).
-
-    :param acc: Configured account.
-    :return: The payload.
-    """
-    out: dict[str, Any] = {
-        "id": acc["id"],
-        "name": acc.get("name", f"Account {acc['id']}"),
-        "state": 1,
-        "plan": "enterprise",
-        "run_slots": 5,
-        "developer_seats": 10,
-        "it_seats": 1,
-        "explorer_seats": 0,
-        "analyst_seats": 0,
-        "read_only_seats": 5,
-        "locked": False,
-        "lock_reason": None,
-        "lock_cause": None,
-        "unlocked_at": None,
-        "pending_cancel": False,
-        "billing_email_address": None,
-        "pod_memory_request_mebibytes": 600,
-        "develop_pod_memory_request_mebibytes": 600,
-        "run_duration_limit_seconds": 86400,
-        "queue_limit": 50,
-        "enterprise_login_slug": None,
-        "business_critical": False,
-        "starter_repo_url": None,
-        "git_auth_level": "team",
-        "identifier": f"act{acc['id']}",
-        "trial_end_date": None,
-        "static_subdomain": None,
-        "vanity_subdomain": None,
-        "run_locked_until": None,
-        "docs_job_id": None,
-        "freshness_job_id": None,
-        "copilot_locked_until": None,
-        "agent_credit_locked": False,
-        "account_migration_events": [],
-        "groups": [],
-        "created_at": ts(EPOCH),
-        "updated_at": ts(EPOCH),
-    }
-    return out
-
-
-def environment(env: dict[str, Any], account_id: int, project: dict[str, Any] | None) -> dict[str, Any]:
-    """Render an environment (``EnvironmentV3Response``).
-
-    :param env: Configured environment.
-    :param account_id: Owning account.
-    :param project: Owning project (nested as ``project``), or None to omit the nesting.
-    :return: The payload.
-    """
-    return {
-        "id": env["id"],
-        "account_id": account_id,
-        "project_id": env["project_id"],
-        "credentials_id": 5000 + int(env["id"]),
-        "connection_id": 4000 + int(env["project_id"]),
-        "extended_attributes_id": None,
-        "name": env["name"],
-        "dbt_version": env["dbt_version"],
-        "raw_dbt_version": env["dbt_version"],
-        "type": env["type"],
-        "use_custom_branch": bool(env.get("custom_branch")),
-        "custom_branch": env.get("custom_branch"),
-        "supports_docs": True,
-        "deployment_type": env["deployment_type"],
-        "is_deferrable": env["type"] == "deployment",
-        "enable_model_query_history": False,
-        "enable_dbt_state": False,
-        "state": 1,
-        "created_at": ts(EPOCH),
-        "updated_at": ts(EPOCH),
-        "project": project_summary(project) if project else None,
-        "primary_profile_id": None,
-        "credentials": {"id": 5000 + int(env["id"]), "type": "postgres", "schema": "dbt_prod", "state": 1},
-        "fusion_readiness": None,
-    }
-
-
-def project_summary(project: dict[str, Any]) -> dict[str, Any]:
-    """Render the short form of a project nested in other objects.
-
-    :param project: Configured project.
-    :return: The payload.
-    """
-    return {"id": project["id"], "account_id": project["account_id"], "name": project["name"], "state": 1}
-
-
-def project(proj: dict[str, Any], envs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Render a project (``ProjectResponse``).
-
-    :param proj: Configured project.
-    :param envs: Its configured environments.
-    :return: The payload.
-    """
-    pid = int(proj["id"])
-    return {
-        "id": pid,
-        "name": proj["name"],
-        "account_id": proj["account_id"],
-        "description": proj.get("description", ""),
-        "connection_id": 4000 + pid,
-        "repository_id": 3000 + pid,
-        "semantic_layer_config_id": None,
-        "state": 1,
-        "dbt_project_subdirectory": None,
-        "docs_job_id": None,
-        "freshness_job_id": None,
-        "type": 0,
-        "created_at": ts(EPOCH),
-        "updated_at": ts(EPOCH),
-        "connection": {
-            "id": 4000 + pid,
-            "account_id": proj["account_id"],
-            "name": "Postgres",
-            "type": "postgres",
-        },
-        "environments": [environment(e, proj["account_id"], None) for e in envs],
-        "repository": repository(proj),
-        "group_permissions": [],
-        "docs_job": None,
-        "freshness_job": None,
-        "fusion_readiness": None,
-        "default_version": "latest",
-    }
-
-
-def repository(proj: dict[str, Any]) -> dict[str, Any]:
-    """Render a project's git repository.
-
-    :param proj: Configured project.
-    :return: The payload.
-    """
-    return {
-        "id": 3000 + int(proj["id"]),
-        "account_id": proj["account_id"],
-        "remote_url": f"git@github.com:emulated/{proj['name']}.git",
-        "remote_backend": "github",
-        "git_clone_strategy": "deploy_key",
-        "state": 1,
-    }
 
 
 def job(
@@ -382,7 +231,9 @@ def _run_nested(state: State, r: Run, related: set[str]) -> dict[str, Any]:
         "job": job(state.jobs[r.job_id], r.account_id, state.projects[r.project_id], env, internal=True)
         if "job" in related
         else None,
-        "environment": environment(env, r.account_id, None) if "environment" in related else None,
+        "environment": environment(env, r.account_id, None, state.adapter)
+        if "environment" in related
+        else None,
         "run_steps": [],
         "status_humanized_detail": None,
     }

@@ -63,6 +63,7 @@ API_ROUTES: tuple[Route, ...] = (
     Route("list_artifacts", "GET", _V2 + "/runs/{run_id}/artifacts/", a.list_artifacts),
     Route("get_artifact", "GET", _V2 + "/runs/{run_id}/artifacts/{path:.+}", a.get_artifact),
     Route("get_job_artifact", "GET", _V2 + "/jobs/{job_id}/artifacts/{path:.+}", a.get_job_artifact),
+    Route("get_connection", "GET", _V3 + "/connections/{connection_id}/", h.get_connection),
 )
 FAULT_ROUTES: tuple[str, ...] = tuple(r.name for r in API_ROUTES if r.faultable)
 CREATING_ROUTES: tuple[str, ...] = tuple(r.name for r in API_ROUTES if r.creates_run)

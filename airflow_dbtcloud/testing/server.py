@@ -33,12 +33,24 @@ class Emulator:
     :param tls: Serve HTTPS with a freshly generated self-signed certificate.
     :param host: Interface to bind.
     :param port: Port to bind (0 = any free port).
+    :param adapter: Warehouse adapter, overriding the config's ``adapter`` (``postgres``, ``redshift``,
+        ``snowflake``, ``bigquery`` or ``databricks``).
+    :param synthetic_models: Generated models added to the project, overriding the config's.
     """
 
     def __init__(
-        self, config: ConfigLike = None, *, tls: bool = False, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: ConfigLike = None,
+        *,
+        tls: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        adapter: str | None = None,
+        synthetic_models: int | None = None,
     ):
-        self.config = EmulatorConfig.coerce(config)
+        self.config = EmulatorConfig.coerce(config).override(
+            adapter=adapter, synthetic_models=synthetic_models
+        )
         self.tls = tls
         self._bind_host = host
         self._port = port
@@ -190,16 +202,27 @@ class Emulator:
         """
         self._state.complete(self._state.runs[run_id], status)
 
-    def fail_next_run(self, job_id: int, failing_nodes: list[str] | None = None) -> None:
+    def fail_next_run(
+        self, job_id: int, failing_nodes: list[str] | None = None, warning_nodes: list[str] | None = None
+    ) -> None:
         """Make the next run of a job end in ERROR with ``failing_nodes`` failed and their children skipped.
 
+        A failing model errors; a failing test ends ``fail``, and in ``dbt build`` what is downstream of
+        the model it tests is skipped too.
+
         :param job_id: Job id.
-        :param failing_nodes: Unique ids (default: ``model.jaffle_shop.orders``).
+        :param failing_nodes: Unique ids or node names (default: ``model.jaffle_shop.orders``).
+        :param warning_nodes: Tests (unique ids or names) that end ``warn`` in that run.
         """
-        with self._state.lock:
-            if job_id not in self._state.jobs:
-                raise KeyError(f"unknown job {job_id}")
-            self._state.fail_next[job_id] = list(failing_nodes or ["model.jaffle_shop.orders"])
+        self._state.script_next_run(job_id, failing_nodes or ["model.jaffle_shop.orders"], warning_nodes)
+
+    def warn_next_run(self, job_id: int, warning_nodes: list[str]) -> None:
+        """Make tests of the next run of a job end ``warn``; the run itself still succeeds.
+
+        :param job_id: Job id.
+        :param warning_nodes: Test unique ids or names, e.g. ``unique_orders_order_id``.
+        """
+        self._state.script_next_run(job_id, None, warning_nodes)
 
     def set_job_script(
         self,
@@ -209,6 +232,7 @@ class Emulator:
         running_seconds: float | None = None,
         failing_nodes: list[str] | None = None,
         starting_seconds: float | None = None,
+        warning_nodes: list[str] | None = None,
     ) -> None:
         """Change how future runs of a job behave.
 
@@ -216,8 +240,9 @@ class Emulator:
         :param outcome: ``success``, ``error``, ``cancelled`` or ``hang``.
         :param queued_seconds: Emulator seconds queued.
         :param running_seconds: Emulator seconds running.
-        :param failing_nodes: Nodes that fail on ``error``.
+        :param failing_nodes: Nodes (unique ids or names) that fail on ``error``.
         :param starting_seconds: Emulator seconds starting.
+        :param warning_nodes: Tests (unique ids or names) that end ``warn`` in every run.
         """
         self._state.set_job_script(
             job_id,
@@ -226,6 +251,7 @@ class Emulator:
             running_seconds=running_seconds,
             failing_nodes=failing_nodes,
             starting_seconds=starting_seconds,
+            warning_nodes=warning_nodes,
         )
 
     def add_fault(
@@ -275,6 +301,26 @@ class Emulator:
         :param size_mb: Target size.
         """
         self._state.manifest_size_mb = float(size_mb)
+
+    def set_adapter(self, name: str) -> None:
+        """Switch the warehouse adapter: later runs' artifacts, and the project's connection and the
+        environments' credentials in API payloads. ``reset()`` restores the configured adapter.
+
+        :param name: ``postgres``, ``redshift``, ``snowflake``, ``bigquery`` or ``databricks``.
+        """
+        self._state.set_adapter(name)
+
+    def set_project_size(self, models: int) -> None:
+        """Add ``models`` generated models (and tests on every fifth) to the project of later runs.
+
+        :param models: How many (0 = the base project only); ``reset()`` restores the configured size.
+        """
+        self._state.set_project_size(models)
+
+    @property
+    def adapter(self) -> str:
+        """The current warehouse adapter's name."""
+        return self._state.adapter.name
 
     @property
     def journal(self) -> list[dict[str, Any]]:
@@ -327,7 +373,13 @@ class Emulator:
 
 @contextmanager
 def run_emulator(
-    config: ConfigLike = None, *, tls: bool = False, host: str = "127.0.0.1", port: int = 0
+    config: ConfigLike = None,
+    *,
+    tls: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    adapter: str | None = None,
+    synthetic_models: int | None = None,
 ) -> Iterator[Emulator]:
     """Run an emulator on its own thread and event loop for the duration of the ``with`` block.
 
@@ -335,9 +387,13 @@ def run_emulator(
     :param tls: Serve HTTPS with a self-signed certificate (see :attr:`Emulator.ca_file`).
     :param host: Interface to bind.
     :param port: Port (0 = any free port).
+    :param adapter: Warehouse adapter, overriding the config's.
+    :param synthetic_models: Generated models added to the project, overriding the config's.
     :return: A context manager yielding the started :class:`Emulator`.
     """
-    emu = Emulator(config, tls=tls, host=host, port=port).start()
+    emu = Emulator(
+        config, tls=tls, host=host, port=port, adapter=adapter, synthetic_models=synthetic_models
+    ).start()
     try:
         yield emu
     finally:

@@ -10,9 +10,11 @@ import hashlib
 import threading
 from typing import Any
 
+from airflow_dbtcloud.testing.adapters import get_adapter
 from airflow_dbtcloud.testing.config import OUTCOMES, EmulatorConfig, JobConfig
 from airflow_dbtcloud.testing.errors import Invalid, NotFound
 from airflow_dbtcloud.testing.lifecycle import ERROR, FINAL, SUCCESS, Clock, Run, StepView, status_code
+from airflow_dbtcloud.testing.project import project_for
 from airflow_dbtcloud.testing.timefmt import ts
 
 
@@ -43,7 +45,55 @@ class State:
             self.runs: dict[int, Run] = {}
             self.runs_created_by_job: dict[int, int] = {}
             self.fail_next: dict[int, list[str]] = {}
+            self.warn_next: dict[int, list[str]] = {}
             self.manifest_size_mb = cfg.manifest_size_mb
+            self.adapter = get_adapter(cfg.adapter)
+            self.project = project_for(cfg.synthetic_models)
+
+    def set_adapter(self, name: str) -> None:
+        """Switch the warehouse adapter of later runs and of the project and environment payloads.
+
+        :param name: ``postgres``, ``redshift``, ``snowflake``, ``bigquery`` or ``databricks``.
+        :raises ValueError: For another name.
+        """
+        adapter = get_adapter(name)
+        with self.lock:
+            self.adapter = adapter
+
+    def set_project_size(self, models: int) -> None:
+        """Set how many generated models the project of later runs has.
+
+        :param models: Synthetic models to add to the base project (0 for none).
+        :raises ValueError: When out of range.
+        """
+        project = project_for(int(models))
+        with self.lock:
+            self.project = project
+
+    def script_next_run(self, job_id: int, failing: list[str] | None, warning: list[str] | None) -> None:
+        """Script the next run of a job: it ends in error with ``failing`` nodes, ``warning`` tests warn.
+
+        :param job_id: Job id.
+        :param failing: Nodes that fail (the run ends in error), or None to leave the outcome alone.
+        :param warning: Tests that end ``warn``, or None.
+        :raises KeyError: For an unknown job.
+        """
+        with self.lock:
+            if job_id not in self.jobs:
+                raise KeyError(f"unknown job {job_id}")
+            if failing is not None:
+                self.fail_next[job_id] = list(failing)
+            if warning:
+                self.warn_next[job_id] = list(warning)
+
+    def settings(self) -> dict[str, Any]:
+        """Return the emulator-wide settings: adapter, synthetic models and manifest size."""
+        with self.lock:
+            return {
+                "adapter": self.adapter.name,
+                "synthetic_models": self.project.synthetic_models,
+                "manifest_size_mb": self.manifest_size_mb,
+            }
 
     # ---- lookups -------------------------------------------------------------------------------------
     def account_of_job(self, job: JobConfig) -> int:
@@ -92,6 +142,7 @@ class State:
         *,
         commands: list[str] | None = None,
         node_filter: set[str] | None = None,
+        origin: Run | None = None,
     ) -> Run:
         """Create a run of ``job`` following the job's script (and a pending :meth:`fail_next_run`).
 
@@ -99,6 +150,7 @@ class State:
         :param trigger: Trigger fields (cause, cause_category and overrides).
         :param commands: Step commands (default: the job's steps or ``steps_override``).
         :param node_filter: Nodes the first step re-executes (reruns from failure).
+        :param origin: The run this one retries: its project and adapter are kept.
         :return: The new run.
         """
         with self.lock:
@@ -112,9 +164,11 @@ class State:
                 else trigger["generate_docs_override"]
             )
             steps = list(commands) if commands is not None else _job_steps(job, trigger, generate_docs)
-            outcome, failing = job.outcome, set(job.failing_nodes)
+            project = origin.project if origin is not None else self.project
+            outcome, failing = job.outcome, job.failing_nodes
             if job.id in self.fail_next:
-                outcome, failing = "error", set(self.fail_next.pop(job.id))
+                outcome, failing = "error", self.fail_next.pop(job.id)
+            warning = project.resolve([*job.warning_nodes, *self.warn_next.pop(job.id, [])])
             run = Run(
                 id=run_id,
                 job_id=job.id,
@@ -126,8 +180,11 @@ class State:
                 commands=steps,
                 durations=(job.queued_seconds, job.starting_seconds, job.running_seconds),
                 outcome=outcome,
-                failing_nodes=failing,
+                failing_nodes=project.resolve(failing),
                 node_filter=node_filter,
+                warning_nodes=warning,
+                project=project,
+                adapter=origin.adapter if origin is not None else self.adapter,
                 dbt_version=trigger.get("dbt_version_override") or env["dbt_version"],
                 git_branch=trigger.get("git_branch") or env.get("custom_branch") or "main",
                 git_sha=trigger.get("git_sha") or hashlib.sha1(str(run_id).encode()).hexdigest(),  # noqa: S324
@@ -159,7 +216,7 @@ class State:
             trigger = {**run.trigger, "cause": f"Rerun of run {run.id} from point of failure"}
             trigger["cause_category"] = cause_category
             first = failed.index - 1
-            new = self.create_run(job, trigger, commands=run.commands[first:], node_filter=redo)
+            new = self.create_run(job, trigger, commands=run.commands[first:], node_filter=redo, origin=run)
             run.retried_by = new.id
             return new
 
@@ -191,9 +248,10 @@ class State:
 
         :param job_id: Job id.
         :param script: JobConfig fields: outcome, queued_seconds, starting_seconds, running_seconds,
-            failing_nodes.
+            failing_nodes, warning_nodes.
         """
-        allowed = {"outcome", "queued_seconds", "starting_seconds", "running_seconds", "failing_nodes"}
+        lists = {"failing_nodes", "warning_nodes"}
+        allowed = {"outcome", "queued_seconds", "starting_seconds", "running_seconds", *lists}
         with self.lock:
             job = self.jobs[job_id]
             for key, value in script.items():
@@ -203,7 +261,7 @@ class State:
                     continue
                 if key == "outcome" and value not in OUTCOMES:
                     raise ValueError(f"outcome must be one of {OUTCOMES}")
-                setattr(job, key, list(value) if key == "failing_nodes" else value)
+                setattr(job, key, list(value) if key in lists else value)
 
     # ---- queries ---------------------------------------------------------------------------------------
     def finished_steps(self, run: Run) -> list[StepView]:

@@ -1,19 +1,18 @@
-"""Artifacts of emulated runs: listing, contents against reduced schemas, failures, streaming."""
+"""Artifacts of emulated runs: listing, contents against the artifact schemas, failures, streaming."""
 
 from __future__ import annotations
 
 import json
-import tracemalloc
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import jsonschema
 import requests
+from emulator_client import stream_stats
 
 from airflow_dbtcloud.testing import Emulator
 from airflow_dbtcloud.testing.artifacts import manifest_chunks
 
-SCHEMAS = json.loads((Path(__file__).parents[1] / "data" / "emulator" / "artifact_schemas.json").read_text())
+Check = Callable[[dict[str, Any], str], None]
 
 
 def session(emu: Emulator) -> requests.Session:
@@ -31,7 +30,7 @@ def finished_run(emu: Emulator, job_id: int = 300, status: int = 10, **body: Any
     return run_id
 
 
-def test_list_and_fetch_artifacts_validate(dbt_cloud_emulator: Emulator) -> None:
+def test_list_and_fetch_artifacts_validate(dbt_cloud_emulator: Emulator, artifact_check: Check) -> None:
     emu, s = dbt_cloud_emulator, session(dbt_cloud_emulator)
     run_id = finished_run(emu)
     base = f"{emu.base_url}/api/v2/accounts/1/runs/{run_id}/artifacts/"
@@ -50,7 +49,7 @@ def test_list_and_fetch_artifacts_validate(dbt_cloud_emulator: Emulator) -> None
         assert resp.status_code == 200
         doc = resp.json()
         assert "status" not in doc  # raw file, not enveloped
-        jsonschema.validate(doc, SCHEMAS[schema])
+        artifact_check(doc, schema)
     results = s.get(base + "run_results.json", params={"step": 1}).json()["results"]
     assert len(results) >= 15
     assert {r["status"] for r in results} == {"success", "pass"}
@@ -82,12 +81,14 @@ def test_missing_artifacts_are_enveloped_404(dbt_cloud_emulator: Emulator) -> No
     )
 
 
-def test_failed_run_results_mark_errors_and_skips(dbt_cloud_emulator: Emulator) -> None:
+def test_failed_run_results_mark_errors_and_skips(
+    dbt_cloud_emulator: Emulator, artifact_check: Check
+) -> None:
     emu, s = dbt_cloud_emulator, session(dbt_cloud_emulator)
     emu.fail_next_run(300, failing_nodes=["model.jaffle_shop.stg_orders"])
     run_id = finished_run(emu, status=20)
     doc = s.get(f"{emu.base_url}/api/v2/accounts/1/runs/{run_id}/artifacts/run_results.json").json()
-    jsonschema.validate(doc, SCHEMAS["run_results"])
+    artifact_check(doc, "run_results")
     by_id = {r["unique_id"]: r for r in doc["results"]}
     assert by_id["model.jaffle_shop.stg_orders"]["status"] == "error"
     assert "Database Error" in by_id["model.jaffle_shop.stg_orders"]["message"]
@@ -115,7 +116,7 @@ def test_tag_selection_and_job_artifact(dbt_cloud_emulator: Emulator) -> None:
     assert doc["metadata"]["invocation_id"].startswith(f"{run_id:08d}")
 
 
-def test_large_manifest_is_streamed_and_valid(dbt_cloud_emulator: Emulator) -> None:
+def test_large_manifest_is_streamed_and_valid(dbt_cloud_emulator: Emulator, artifact_check: Check) -> None:
     emu, s = dbt_cloud_emulator, session(dbt_cloud_emulator)
     run_id = finished_run(emu)
     emu.set_manifest_size_mb(8)
@@ -125,21 +126,12 @@ def test_large_manifest_is_streamed_and_valid(dbt_cloud_emulator: Emulator) -> N
     body = b"".join(resp.iter_content(1 << 20))
     assert 7.5 * 2**20 < len(body) < 8.5 * 2**20
     doc = json.loads(body)
-    jsonschema.validate({**doc, "nodes": dict(list(doc["nodes"].items())[:40])}, SCHEMAS["manifest"])
+    artifact_check({**doc, "nodes": dict(list(doc["nodes"].items())[:40])}, "manifest")
     assert len(doc["parent_map"]) == len(doc["nodes"]) == len(doc["child_map"])
 
 
 def test_manifest_generator_never_holds_the_whole_document() -> None:
-    tracemalloc.start()
-    try:
-        total = 0
-        biggest = 0
-        for chunk in manifest_chunks("inv", 0.0, 20):
-            total += len(chunk)
-            biggest = max(biggest, len(chunk))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    total, biggest, peak = stream_stats(lambda: manifest_chunks("inv", 0.0, 20))
     assert total > 19 * 2**20
     assert biggest < 256 * 1024
     assert peak < 4 * 2**20

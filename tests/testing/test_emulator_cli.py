@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
+from emulator_client import serve_cli
 
 from airflow_dbtcloud.testing import Emulator, EmulatorConfig, run_emulator
 
@@ -25,12 +25,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         "environments: [{id: 71, project_id: 70, name: Prod}]\n"
         "jobs: [{id: 72, name: Nightly, environment_id: 71}]\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_dbtcloud.testing", "serve", "--port", "0", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with serve_cli("--config", str(config)) as proc:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(4)]
         base_url = lines[0].rsplit(" ", 1)[1].strip()
@@ -41,12 +36,6 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
             f"{base_url}/api/v2/accounts/7/jobs/", headers={"Authorization": "Token cli_token"}
         )
         assert [j["name"] for j in resp.json()["data"]] == ["Nightly"]
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_cli_refuses_non_loopback_host() -> None:

@@ -30,6 +30,7 @@ def test_fault_route_names_stay_as_published() -> None:
         "list_artifacts",
         "get_artifact",
         "get_job_artifact",
+        "get_connection",
     )
     assert CREATING_ROUTES == ("trigger_run", "rerun", "retry_run")
 
