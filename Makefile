@@ -14,6 +14,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	# sees it as an installed provider (it registers the same connection type as ours).
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --upgrade \
 		--target $(VENV)/official-provider apache-airflow-providers-dbt-cloud==4.11.1
+	# The Airflow providers whose asset URI handlers tests/api/test_asset_uris.py checks our URIs against:
+	# beside site-packages too, so Airflow never registers them and their drivers are never needed.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --upgrade \
+		--target $(VENV)/asset-uri-providers \
+		apache-airflow-providers-amazon==9.39.0 apache-airflow-providers-databricks==7.23.0 \
+		apache-airflow-providers-google==22.8.0 apache-airflow-providers-mysql==6.7.1 \
+		apache-airflow-providers-postgres==7.1.1 apache-airflow-providers-snowflake==6.20.0 \
+		apache-airflow-providers-teradata==3.7.1 apache-airflow-providers-trino==6.7.1
 	touch $@
 
 demo: venv

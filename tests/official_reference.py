@@ -4,7 +4,8 @@
 --target``. That folder is not on ``sys.path``, so its dist-info stays invisible to ``importlib.metadata``
 and Airflow never discovers it as a provider (it registers the same ``dbt_cloud`` connection type as ours).
 ``airflow.providers`` is a namespace package: adding ``official-provider/airflow/providers`` to its
-``__path__`` is enough to import ``airflow.providers.dbt.cloud`` side by side with ``airflow_dbtcloud``.
+``__path__`` is enough to import ``airflow.providers.dbt.cloud`` side by side with ``airflow_dbtcloud``
+(``side_packages`` does that).
 
 What counts as the official public surface of a module: the public names it defines (functions, classes,
 constants, by top-level ``def``/``class``/assignment) and the names it imports from elsewhere in the
@@ -23,22 +24,21 @@ import enum
 import functools
 import importlib
 import inspect
-import sys
 import textwrap
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+import side_packages
 
 OFFICIAL_VERSION = "4.11.1"
 OFFICIAL_PACKAGE = "airflow.providers.dbt.cloud"
 OUR_PACKAGE = "airflow_dbtcloud"
 MODULES = ("hooks.dbt", "operators.dbt", "sensors.dbt", "triggers.dbt", "utils.openlineage")
-PROVIDER_DIR = Path(sys.prefix) / "official-provider"
+PROVIDER_DIR = side_packages.side_folder("official-provider")
 MISSING_MESSAGE = (
     f"The official apache-airflow-providers-dbt-cloud {OFFICIAL_VERSION} is not in {PROVIDER_DIR}; "
     "run `make venv` (it installs it there with `pip install --no-deps --target`)."
@@ -165,14 +165,7 @@ class Case:
 
 def official_module(module: str) -> ModuleType:
     """Import ``airflow.providers.dbt.cloud.<module>`` from the side folder; fail the test if it is absent."""
-    providers = PROVIDER_DIR / "airflow" / "providers"
-    if not (providers / "dbt" / "cloud" / "__init__.py").is_file():
-        pytest.fail(MISSING_MESSAGE, pytrace=False)
-    import airflow.providers
-
-    if str(providers) not in list(airflow.providers.__path__):
-        airflow.providers.__path__.append(str(providers))
-    return importlib.import_module(f"{OFFICIAL_PACKAGE}.{module}")
+    return side_packages.import_provider_module(PROVIDER_DIR, f"dbt.cloud.{module}", MISSING_MESSAGE)
 
 
 def our_module(module: str) -> ModuleType:
