@@ -6,7 +6,7 @@ from airflow_dbtcloud._transport.pagination import paginate
 from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Flow, encode_params, single
 from airflow_dbtcloud.api.paths import v3
 
-__all__ = ["get_environment", "get_project", "list_environments", "list_projects"]
+__all__ = ["get_account_connection", "get_environment", "get_project", "list_environments", "list_projects"]
 
 
 def list_projects(account_id: int, name_contains: str | None = None) -> Flow[list[ApiResponse]]:
@@ -66,3 +66,18 @@ def get_environment(account_id: int, project_id: int, environment_id: int) -> Fl
     path = v3(account_id, "projects", project_id, "environments", environment_id)
     resource = f"environment {environment_id} of project {project_id} in account {account_id}"
     return (yield from single(ApiRequest("GET", path, resource=resource)))
+
+
+def get_account_connection(account_id: int, connection_id: int) -> Flow[ApiResponse]:
+    """
+    Get one of the account's warehouse connections (its ``config`` names the warehouse).
+
+    :param account_id: The account.
+    :param connection_id: The connection, e.g. a project's ``connection_id``.
+    """
+    request = ApiRequest(
+        "GET",
+        v3(account_id, "connections", connection_id),
+        resource=f"connection {connection_id} in account {account_id}",
+    )
+    return (yield from single(request))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from aioresponses import aioresponses
 from unit_payloads import BASE, TOKEN, envelope, error_envelope
@@ -66,6 +68,21 @@ async def test_get_job_run_artifacts_concurrently(hook):
             5, ["manifest.json", "run_results.json"], step=2
         )
     assert result == {"manifest.json": {"nodes": {}}, "run_results.json": {"results": []}}
+
+
+async def test_get_job_run_artifacts_concurrently_fetches_through_a_patched_reference_method(hook):
+    def artifact(run_id, path, account_id=None, step=None):
+        answer = mock.Mock()
+        answer.json.return_value = {"path": path, "step": step}
+        return answer
+
+    with mock.patch.object(DbtCloudHook, "get_job_run_artifact", side_effect=artifact) as patched:
+        result = await hook.get_job_run_artifacts_concurrently(5, ["manifest.json", "catalog.json"], step=3)
+    assert result == {
+        "manifest.json": {"path": "manifest.json", "step": 3},
+        "catalog.json": {"path": "catalog.json", "step": 3},
+    }
+    assert sorted(call.kwargs["path"] for call in patched.call_args_list) == ["catalog.json", "manifest.json"]
 
 
 async def test_get_headers_tenants_from_connection(hook):

@@ -246,3 +246,101 @@ async def test_the_run_lifecycle_runs_on_the_event_loop_through_the_async_twins(
     assert (again.decision, again.run.id) == ("reconnect", first.run.id)
     assert emu.runs_created(300) == 1
     assert len(api_calls(emu, "trigger_run")) == 1
+
+
+def _raw_artifact(emu, run_id, path, step):
+    """An artifact fetched with plain requests, so expectations do not come from the code under test."""
+    import requests
+
+    url = f"{emu.base_url}/api/v2/accounts/{emu.account_id}/runs/{run_id}/artifacts/{path}"
+    response = requests.get(url, params={"step": step}, headers={"Authorization": f"Token {emu.token}"})
+    response.raise_for_status()
+    return response.json()
+
+
+def test_run_build_gathers_what_every_dbt_step_built(emu, hook):
+    steps = ["dbt seed", "dbt run", "dbt test"]
+    run_id = hook.trigger_job_run(300, "assets", steps_override=steps).json()["data"]["id"]
+    hook.wait_for_job_run_status(run_id, check_interval=0.05, timeout=30)
+    expected = {
+        result["unique_id"]
+        for step in (1, 2, 3)
+        for result in _raw_artifact(emu, run_id, "run_results.json", step)["results"]
+        if result["status"] == "success" and not result["unique_id"].startswith("test.")
+    }
+    nodes = _raw_artifact(emu, run_id, "manifest.json", 3)["nodes"]
+    seen = len(emu.journal)
+
+    build = hook.get_run_build(run_id)
+    calls = emu.journal[seen:]
+
+    assert [node.unique_id for node in build.nodes] == sorted(expected, key=list(nodes).index)
+    assert {uid.split(".")[0] for uid in expected} == {"seed", "model"}
+    assert (build.run_id, build.job_id, build.project_id, build.account_id) == (run_id, 300, 100, 1)
+    assert build.adapter_type == "postgres"
+    assert build.connection["details"]["hostname"] == "db.internal.example"
+    revenue = next(node for node in build.nodes if node.unique_id == "model.jaffle_shop.daily_revenue")
+    assert (
+        revenue.relation.identifier == nodes["model.jaffle_shop.daily_revenue"]["alias"] == "revenue_by_day"
+    )
+    orders = next(node for node in build.nodes if node.unique_id == "model.jaffle_shop.orders")
+    assert orders.tests == {"passed": 2}, "the test step's results are counted on the model they test"
+    artifact_calls = [
+        (e["path"].rsplit("/", 1)[-1], e["query"]["step"]) for e in calls if "/artifacts/" in e["path"]
+    ]
+    assert artifact_calls == [
+        ("run_results.json", ["1"]),
+        ("run_results.json", ["2"]),
+        ("run_results.json", ["3"]),
+        ("manifest.json", ["3"]),
+    ]
+    routes = [entry.get("route") for entry in calls]
+    assert routes.count("get_project") == 1
+    assert "get_connection" not in routes, "the project's connection already names the warehouse"
+
+
+def test_run_build_leaves_out_what_failed_or_was_skipped(emu, hook):
+    emu.fail_next_run(300, ["model.jaffle_shop.stg_orders"])
+    run_id = start(hook, 300, "fails")["id"]
+    with pytest.raises(DbtCloudJobRunException):
+        hook.wait_for_job_run_status(run_id, check_interval=0.05, timeout=30)
+    results = {
+        r["unique_id"]: r["status"] for r in _raw_artifact(emu, run_id, "run_results.json", 1)["results"]
+    }
+
+    built = {node.unique_id for node in hook.get_run_build(run_id).nodes}
+
+    assert results["model.jaffle_shop.stg_orders"] == "error"
+    assert results["model.jaffle_shop.orders"] == "skipped"
+    assert built == {
+        uid for uid, status in results.items() if status == "success" and not uid.startswith("test.")
+    }
+    assert built, "the nodes that did succeed are still reported"
+
+
+@pytest.mark.parametrize("adapter", ["snowflake", "bigquery", "databricks", "redshift"])
+def test_run_build_names_each_warehouse(emu, hook, adapter):
+    from airflow_dbtcloud.api.asset_uris import Warehouse
+
+    emu.set_adapter(adapter)
+    run_id = start(hook, 300, adapter)["id"]
+    hook.wait_for_job_run_status(run_id, check_interval=0.05, timeout=30)
+
+    build = hook.get_run_build(run_id)
+
+    assert build.adapter_type == adapter
+    assert Warehouse.from_connection(build.adapter_type, build.connection).identified
+
+
+def test_run_build_without_a_readable_project_still_lists_the_nodes(emu, hook, capsys):
+    run_id = start(hook, 300, "no project")["id"]
+    hook.wait_for_job_run_status(run_id, check_interval=0.05, timeout=30)
+    emu.add_fault(route="get_project", status=403)
+
+    build = hook.get_run_build(run_id)
+
+    assert build.connection == {}
+    assert build.nodes
+    logged = capsys.readouterr().out
+    assert "Could not read the warehouse of dbt Cloud project 100" in logged
+    assert emu.token not in logged

@@ -8,7 +8,7 @@ import pytest
 import requests
 import responses
 from responses import matchers
-from unit_payloads import BASE, TOKEN, envelope, list_envelope, query
+from unit_payloads import BASE, TOKEN, envelope, error_envelope, list_envelope, query
 
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudConfigError,
@@ -344,3 +344,96 @@ def test_wait_for_job_run_status_times_out(hook):
 def test_wait_for_job_run_status_validates_expected(hook):
     with pytest.raises(ValueError, match="99 is not a valid DbtCloudJobRunStatus"):
         hook.wait_for_job_run_status(5, expected_statuses=[10, 99])
+
+
+@responses.activate
+def test_get_warehouse_connection(hook):
+    responses.get(f"{V3}/connections/41/", json=envelope({"id": 41, "config": {"account": "xy12345"}}))
+    assert hook.get_warehouse_connection(41).json()["data"]["config"] == {"account": "xy12345"}
+
+
+def _one_model_run(run_id=5, manifest_adapter="snowflake"):
+    """A finished one-step run whose artifacts say it built one model."""
+    responses.get(
+        f"{V2}/runs/{run_id}/",
+        json=envelope(
+            {
+                "id": run_id,
+                "status": 10,
+                "account_id": 7,
+                "project_id": 70,
+                "job_definition_id": 700,
+                "href": "https://x/run/5",
+                "run_steps": [{"index": 1, "name": "Invoke dbt with `dbt run`", "status": 10}],
+            }
+        ),
+    )
+    responses.get(
+        f"{V2}/runs/{run_id}/artifacts/run_results.json",
+        json={"results": [{"unique_id": "model.p.orders", "status": "success", "execution_time": 1.5}]},
+        match=[query(step="1")],
+    )
+    responses.get(
+        f"{V2}/runs/{run_id}/artifacts/manifest.json",
+        json={
+            "metadata": {"adapter_type": manifest_adapter, "project_name": "p"},
+            "nodes": {
+                "model.p.orders": {
+                    "resource_type": "model",
+                    "name": "orders",
+                    "alias": "orders",
+                    "database": "ANALYTICS",
+                    "schema": "PROD",
+                }
+            },
+        },
+        match=[query(step="1")],
+    )
+
+
+@responses.activate
+def test_run_build_asks_for_the_account_connection_when_the_project_does_not_name_the_warehouse(hook):
+    _one_model_run()
+    responses.get(
+        f"{V3}/projects/70/",
+        json=envelope({"id": 70, "connection_id": 41, "connection": {"id": 41, "type": "snowflake"}}),
+    )
+    responses.get(f"{V3}/connections/41/", json=envelope({"id": 41, "config": {"account": "xy12345"}}))
+
+    build = hook.get_run_build(5)
+
+    assert build.connection == {"id": 41, "config": {"account": "xy12345"}}
+    assert [(node.unique_id, node.relation.identifier) for node in build.nodes] == [
+        ("model.p.orders", "orders")
+    ]
+    assert (build.account_id, build.project_id, build.job_id, build.adapter_type) == (7, 70, 700, "snowflake")
+
+
+@responses.activate
+def test_run_build_keeps_the_project_connection_when_the_account_connection_cannot_be_read(hook, capsys):
+    _one_model_run()
+    responses.get(f"{V3}/projects/70/", json=envelope({"id": 70, "connection_id": 41}))
+    responses.get(f"{V3}/connections/41/", status=404, json=error_envelope(404, "Not found"))
+
+    build = hook.get_run_build(5)
+
+    assert build.connection == {}
+    assert build.nodes, "the run's nodes are still reported, with dbt:// URIs"
+    assert "Could not read the warehouse of dbt Cloud project 70" in capsys.readouterr().out
+
+
+@responses.activate
+def test_run_build_without_artifacts_builds_nothing(hook):
+    responses.get(
+        f"{V2}/runs/5/",
+        json=envelope({"id": 5, "status": 10, "account_id": 7, "project_id": 70, "run_steps": []}),
+    )
+    responses.get(f"{V2}/runs/5/artifacts/run_results.json", status=404, json=error_envelope(404, "No file"))
+
+    build = hook.get_run_build(5)
+
+    assert build.nodes == []
+    assert [call.request.url.split("?")[0] for call in responses.calls] == [
+        f"{V2}/runs/5/",
+        f"{V2}/runs/5/artifacts/run_results.json",
+    ], "no manifest and no project are read for a run that saved no results"
