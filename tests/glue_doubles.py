@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
@@ -74,3 +76,33 @@ def hook_double() -> Any:
     hook = mock.create_autospec(DbtCloudHook, instance=True, spec_set=True)
     hook.log_job_run_failure_details.return_value = FailureReport(11, "Error", notes=("REPORT",))
     return hook
+
+
+def run_build(run_id: int = 11, job_id: int = 300) -> Any:
+    """What ``DbtCloudHook.get_run_build`` answers for a run that built one Postgres model."""
+    from airflow_dbtcloud.api.run_artifacts import BuiltNode, NodeResult, Relation, RunBuild
+
+    relation = Relation("model", "analytics", "prod", "orders")
+    node = BuiltNode("model.shop.orders", relation, NodeResult("model.shop.orders", 1.0, 3))
+    connection = {"type": "postgres", "details": {"hostname": "db.example", "port": 5432}}
+    url = f"https://cloud.example/runs/{run_id}/"
+    return RunBuild(1, 100, job_id, run_id, url, "postgres", connection, [node])
+
+
+#: The asset ``run_build`` names.
+ORDERS_URI = "postgres://db.example:5432/analytics/prod/orders"
+
+
+@contextmanager
+def lineage_calls(glue_module: str) -> Iterator[tuple[mock.Mock, mock.Mock, mock.Mock]]:
+    """Replace the lineage functions a task calls with mocks: START, success end, and the end on failure.
+
+    :param glue_module: The task's module, e.g. ``airflow_dbtcloud.operators.dbt``.
+    """
+    with (
+        mock.patch(f"{glue_module}.emit_dbt_cloud_run_start") as start,
+        mock.patch(f"{glue_module}.emit_dbt_cloud_run_end") as end,
+        # failed_run_lineage sends the failure end from its own module.
+        mock.patch("airflow_dbtcloud.utils.openlineage.emit_dbt_cloud_run_end") as failed_end,
+    ):
+        yield start, end, failed_end

@@ -47,44 +47,6 @@ MISSING_MESSAGE = (
 #: Deliberate differences from the official provider: ``"test_name[case-id]"`` -> one-line reason.
 #: A listed case must still fail (strict xfail), so an entry that no longer differs gets noticed.
 _RETRIES = "retries are on by default here (docs/differences.md)"
-_LINEAGE = "OpenLineage names: not built yet; they come with the lineage work (docs/differences.md)"
-_LINEAGE_CASES = {
-    "test_official_public_name_exists_with_same_kind": (
-        "operators.dbt:generate_openlineage_events_from_dbt_cloud_run",
-        "operators.dbt:inject_parent_job_information_into_dbt_cloud_cause",
-        "sensors.dbt:generate_openlineage_events_from_dbt_cloud_run",
-        "utils.openlineage:DBT_CAUSE_MAX_LENGTH",
-        "utils.openlineage:log",
-        "utils.openlineage:inject_parent_job_information_into_dbt_cloud_cause",
-        "utils.openlineage:generate_openlineage_events_from_dbt_cloud_run",
-    ),
-    "test_reexported_name_is_the_same_object_as_at_its_home": (
-        "operators.dbt:generate_openlineage_events_from_dbt_cloud_run",
-        "operators.dbt:inject_parent_job_information_into_dbt_cloud_cause",
-        "sensors.dbt:generate_openlineage_events_from_dbt_cloud_run",
-        "utils.openlineage:DBT_CAUSE_MAX_LENGTH",
-    ),
-    "test_official_function_has_compatible_signature": (
-        "utils.openlineage:inject_parent_job_information_into_dbt_cloud_cause",
-        "utils.openlineage:generate_openlineage_events_from_dbt_cloud_run",
-    ),
-    "test_official_function_is_sync_or_async_alike": (
-        "utils.openlineage:inject_parent_job_information_into_dbt_cloud_cause",
-        "utils.openlineage:generate_openlineage_events_from_dbt_cloud_run",
-    ),
-    "test_official_constant_has_same_value": ("utils.openlineage:log",),
-    **dict.fromkeys(
-        (
-            "test_class_member_is_used_the_same_way",
-            "test_class_method_has_compatible_signature",
-            "test_class_method_is_sync_or_async_alike",
-        ),
-        (
-            "operators.dbt:DbtCloudRunJobOperator.get_openlineage_facets_on_complete",
-            "sensors.dbt:DbtCloudJobRunSensor.get_openlineage_facets_on_complete",
-        ),
-    ),
-}
 DELIBERATE_DIFFERENCES: dict[str, str] = {
     "test_official_hook_init_accepts_official_arguments[hooks.dbt:DbtCloudHook.__init__]": (
         f"retry_limit and retry_delay default to None (the connection's, else 5 attempts): {_RETRIES}"
@@ -103,7 +65,6 @@ DELIBERATE_DIFFERENCES: dict[str, str] = {
     "test_class_attribute_equals_official[operators.dbt:DbtCloudRunJobOperator.operator_extra_links]": (
         "adds a second link, to the job definition"
     ),
-    **{f"{test}[{case}]": _LINEAGE for test, cases in _LINEAGE_CASES.items() for case in cases},
 }
 
 #: Arguments that build one instance of each official class whose instance attributes (and, for the

@@ -36,6 +36,7 @@ __all__ = [
     "build_cause",
     "marker_for",
     "obtain_run",
+    "reason_room",
 ]
 
 #: How many of a job's newest runs are searched for a task's marker.
@@ -79,6 +80,14 @@ def marker_for(
     return f"[airflow:{hashlib.sha256(chr(31).join(parts).encode()).hexdigest()[:16]}]"
 
 
+def reason_room(marker: str | None) -> int:
+    """How many characters the reason may take in a cause that ends with ``marker``.
+
+    :param marker: The marker from :func:`marker_for`, or None.
+    """
+    return CAUSE_MAX_LENGTH - (len(marker) + 1 if marker else 0)
+
+
 def build_cause(reason: str, marker: str | None) -> str:
     """Append the marker to the trigger reason, shortening the reason so the cause fits dbt Cloud's limit.
 
@@ -88,7 +97,7 @@ def build_cause(reason: str, marker: str | None) -> str:
     """
     if marker is None:
         return reason
-    room = CAUSE_MAX_LENGTH - len(marker) - 1
+    room = reason_room(marker)
     reason = " ".join(reason.split())
     if len(reason) > room:
         reason = reason[: room - 1].rstrip() + "…"

@@ -17,8 +17,10 @@ from airflow.sdk import BaseOperator, conf
 from airflow_dbtcloud.api.calls import drive_calls
 from airflow_dbtcloud.api.ids import optional_id, require_id
 from airflow_dbtcloud.api.jobs import TYPED_OVERRIDES, merge_overrides, trigger_fields
-from airflow_dbtcloud.api.lifecycle import ObtainedRun, RunRequest, build_cause, obtain_run
+from airflow_dbtcloud.api.lifecycle import ObtainedRun, RunRequest, build_cause, obtain_run, reason_room
+from airflow_dbtcloud.api.run_state import RunState
 from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET
+from airflow_dbtcloud.assets.dbt import asset_outlet, publish_assets
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudHook,
     DbtCloudJobRunCancelledError,
@@ -41,6 +43,13 @@ from airflow_dbtcloud.operators.task_state import (
     save_run_id,
 )
 from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger, wait_arguments
+from airflow_dbtcloud.utils.openlineage import (
+    emit_dbt_cloud_run_end,
+    emit_dbt_cloud_run_start,
+    failed_run_lineage,
+    generate_openlineage_events_from_dbt_cloud_run,
+    inject_parent_job_information_into_dbt_cloud_cause,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -59,6 +68,8 @@ __all__ = [
     "DbtCloudRunJobOperatorLink",
     "DbtCloudRunJobTrigger",
     "JobRunInfo",
+    "generate_openlineage_events_from_dbt_cloud_run",
+    "inject_parent_job_information_into_dbt_cloud_cause",
     "validate_execute_complete_event",
 ]
 
@@ -93,8 +104,9 @@ class DbtCloudRunJobOperator(BaseOperator):
         failure (POST ``/runs/{id}/retry/``) instead of starting a new run.
     :param deferrable: Wait in the triggerer instead of on the worker.
     :param hook_params: Extra arguments for :class:`~airflow_dbtcloud.hooks.dbt.DbtCloudHook`.
-    :param openlineage_inject_parent_job_info: Accepted for compatibility; ignored with a warning,
-        because the ``cause`` carries this task's marker.
+    :param openlineage_inject_parent_job_info: Send this task's OpenLineage parent and root run as the
+        run's ``cause``, in place of ``trigger_reason`` (the marker still ends it; the root is left out
+        when both do not fit).
     :param durable: Let a retry reattach to the run an earlier try of the same task instance started
         (stored id, else marker). ``False`` starts a new run on every try.
     :param git_branch: The git branch to check out.
@@ -106,6 +118,11 @@ class DbtCloudRunJobOperator(BaseOperator):
     :param timeout_seconds_override: dbt Cloud's own run timeout, in seconds.
     :param fail_fast_on_cancel: A run cancelled in dbt Cloud fails the task without further retries.
     :param error_budget: How many transient API errors in a row a wait survives.
+    :param emit_assets: After the run succeeds, add one asset event per model, seed and snapshot it
+        built to an ``AssetAlias`` outlet: the first one in ``outlets``, else
+        ``dbt_cloud__job_<job_id>`` (added to ``outlets``; ``job_id`` must then be a number). An
+        ``AssetAlias`` in ``outlets`` turns this on by itself (unless ``wait_for_termination`` is False).
+        See ``docs/assets.md``.
     :return: The dbt Cloud run id.
     """
 
@@ -160,6 +177,7 @@ class DbtCloudRunJobOperator(BaseOperator):
         timeout_seconds_override: int | None = None,
         fail_fast_on_cancel: bool = True,
         error_budget: int = DEFAULT_ERROR_BUDGET,
+        emit_assets: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -192,6 +210,14 @@ class DbtCloudRunJobOperator(BaseOperator):
         self.fail_fast_on_cancel = fail_fast_on_cancel
         self.error_budget = error_budget
         self.run_id: int | None = None
+        if emit_assets and not wait_for_termination:
+            raise ValueError(
+                "emit_assets=True needs wait_for_termination=True: the task would end before the run "
+                "built anything. Wait for the run with DbtCloudJobRunSensor(emit_assets=True) instead."
+            )
+        self.emit_assets, self.asset_alias = (
+            asset_outlet(self, emit_assets, job_id) if wait_for_termination else (False, None)
+        )
 
     @cached_property
     def hook(self) -> DbtCloudHook:
@@ -220,6 +246,20 @@ class DbtCloudRunJobOperator(BaseOperator):
         self.log.info("Job %r resolved to id %s.", self.job_name, job["id"])
         return cast("int", job["id"])
 
+    def _reason(self, context: Context, marker: str | None) -> str:
+        """The trigger reason, or in its place the OpenLineage parent run when that is asked for."""
+        reason = str(self.trigger_reason)
+        if not self.openlineage_inject_parent_job_info:
+            return reason
+        if marker is None:
+            injected = inject_parent_job_information_into_dbt_cloud_cause(reason, context["ti"])
+        else:
+            # The parent information gives way to the marker, which keeps the run exactly-once.
+            injected = inject_parent_job_information_into_dbt_cloud_cause(
+                reason, context["ti"], max_length=reason_room(marker)
+            )
+        return injected or reason
+
     def _obtain_run(self, context: Context) -> ObtainedRun:
         """Find the run an earlier try started, or start one, and remember it for later tries."""
         identity = TaskIdentity.from_context(context)
@@ -231,7 +271,7 @@ class DbtCloudRunJobOperator(BaseOperator):
         self.job_id = self._resolve_job_id()
         request = RunRequest(
             job_id=self.job_id,
-            cause=build_cause(str(self.trigger_reason), marker),
+            cause=build_cause(self._reason(context, marker), marker),
             marker=marker,
             account_id=self.account_id,
             steps_override=self.steps_override,
@@ -274,10 +314,6 @@ class DbtCloudRunJobOperator(BaseOperator):
             self.trigger_reason = (
                 f"Triggered via Apache Airflow by task {self.task_id!r} in the {self.dag_id} DAG."
             )
-        if self.openlineage_inject_parent_job_info:
-            self.log.warning(
-                "openlineage_inject_parent_job_info is ignored: the cause carries this task's marker."
-            )
         obtained = self._obtain_run(context)
         run = obtained.run
         self.run_id = run.id
@@ -289,6 +325,7 @@ class DbtCloudRunJobOperator(BaseOperator):
             obtained.decision.replace("_", " "),
             url,
         )
+        emit_dbt_cloud_run_start(context["ti"], run, account_id=self.account_id)
         # A run id that is not an int can only come from a test double standing in for the hook; like
         # the official operator, there is then nothing to wait for.
         if not (self.wait_for_termination and isinstance(run.id, int)):
@@ -300,13 +337,22 @@ class DbtCloudRunJobOperator(BaseOperator):
                     stacklevel=2,
                 )
             return run.id
-        return self._wait_deferred(run.id) if self.deferrable else self._wait(run.id)
+        with self._failed_run_lineage(context, run.id):
+            if self.deferrable:
+                return self._wait_deferred(context, run.id)
+            return self._succeeded(context, self._wait(run.id))
 
-    def _wait_deferred(self, run_id: int) -> int | None:
+    def _failed_run_lineage(self, context: Context, run_id: Any) -> Any:
+        """Send the run's OpenLineage FAIL when the block raises for a run that failed or timed out."""
+        # A timed-out run is cancelled by this task, so it has ended too.
+        ends = (DbtCloudJobRunFailedError, DbtCloudJobRunTimeoutError)
+        return failed_run_lineage(context["ti"], self.hook, run_id, self.account_id, ends)
+
+    def _wait_deferred(self, context: Context, run_id: int) -> int | None:
         """Check the run once, as the official operator does, then defer to the trigger if it is going."""
         status = self.hook.get_job_run_status(run_id=run_id, account_id=self.account_id)
         if DbtCloudJobRunStatus.is_terminal(status):
-            return self._finish_at_first_check(run_id, status)
+            return self._succeeded(context, self._finish_at_first_check(run_id, status))
         execution_timeout = self.execution_timeout.total_seconds() if self.execution_timeout else None
         trigger = DbtCloudRunJobTrigger(
             **wait_arguments(
@@ -323,6 +369,15 @@ class DbtCloudRunJobOperator(BaseOperator):
         # timeout=None: the trigger enforces the deadlines, so execute_complete can cancel the run.
         self.defer(timeout=None, trigger=trigger, method_name="execute_complete")
         return None
+
+    def _succeeded(self, context: Context, run_id: int) -> int:
+        """Finish a task whose run succeeded: send its lineage, add its asset events, return the run id."""
+        emit_dbt_cloud_run_end(
+            context["ti"], RunState(id=run_id), True, hook=self.hook, account_id=self.account_id
+        )
+        if self.emit_assets:
+            publish_assets(context, self.hook, run_id, self.account_id, self.asset_alias, self.log)
+        return run_id
 
     def _finish_at_first_check(self, run_id: int, status: int) -> int:
         """Return or raise for a run that had already ended before the task could defer."""
@@ -369,21 +424,22 @@ class DbtCloudRunJobOperator(BaseOperator):
         :param event: The trigger's event.
         :return: The dbt Cloud run id.
         """
-        outcome = settle_event(
-            self.hook, event, self.account_id, fail_fast_on_cancel=self.fail_fast_on_cancel, log=self.log
-        )
-        self.run_id = outcome.run_id
-        if outcome.end == "reached":
-            self.log.info(outcome.message)
-            return int(outcome.run_id or 0)
-        if outcome.end in ("timeout", "execution_timeout"):
-            if self.run_id is None:
-                self.log.warning("No run_id found; skipping cancellation")
-            else:
-                self._cancel(
-                    "the operator's timeout passed" if outcome.end == "timeout" else "the task timed out"
-                )
-            raise DbtCloudJobRunTimeoutError(outcome.message)
+        with self._failed_run_lineage(context, event.get("run_id") if isinstance(event, dict) else None):
+            outcome = settle_event(
+                self.hook, event, self.account_id, fail_fast_on_cancel=self.fail_fast_on_cancel, log=self.log
+            )
+            self.run_id = outcome.run_id
+            if outcome.end == "reached":
+                self.log.info(outcome.message)
+                return self._succeeded(context, int(outcome.run_id or 0))
+            if outcome.end in ("timeout", "execution_timeout"):
+                if self.run_id is None:
+                    self.log.warning("No run_id found; skipping cancellation")
+                else:
+                    self._cancel(
+                        "the operator's timeout passed" if outcome.end == "timeout" else "the task timed out"
+                    )
+                raise DbtCloudJobRunTimeoutError(outcome.message)
         raise DbtCloudJobRunException(
             f"Stopped following job run {self.run_id}: {outcome.message} The run was left as it is; a retry "
             "of this task reattaches to it."
@@ -418,3 +474,17 @@ class DbtCloudRunJobOperator(BaseOperator):
             self.log.warning(
                 "Failed to confirm cancellation of job run %s during task kill: %s", self.run_id, exc
             )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Return no lineage for the listener: the task itself has sent its run's lineage.
+
+        The dbt Cloud job run's START, its nodes' events and its COMPLETE or FAIL are sent from inside
+        the task (see :mod:`airflow_dbtcloud.utils.openlineage`), where no extraction timeout cuts them
+        short; building them again here would send every node twice.
+
+        :param task_instance: The task instance.
+        :return: An empty ``OperatorLineage``.
+        """
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        return OperatorLineage()

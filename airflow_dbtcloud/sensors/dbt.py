@@ -11,7 +11,9 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_dbtcloud.api.calls import get_run, make_call
 from airflow_dbtcloud.api.ids import optional_id, require_id
+from airflow_dbtcloud.api.run_state import RunState
 from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, Waiter
+from airflow_dbtcloud.assets.dbt import asset_outlet, publish_assets
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudError,
     DbtCloudHook,
@@ -22,12 +24,23 @@ from airflow_dbtcloud.hooks.dbt import (
 from airflow_dbtcloud.hooks.run_outcome import raise_for_failed_run, settle_event
 from airflow_dbtcloud.links.dbt import DbtCloudJobLink, DbtCloudRunJobOperatorLink, publish_run_links
 from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger, wait_arguments
+from airflow_dbtcloud.utils.openlineage import (
+    emit_dbt_cloud_run_end,
+    emit_dbt_cloud_run_start,
+    failed_run_lineage,
+    generate_openlineage_events_from_dbt_cloud_run,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# The official module exposes the event check too; keep it importable here.
-__all__ = ["DbtCloudJobRunSensor", "DbtCloudJobRunSensorTimeout", "validate_execute_complete_event"]
+# The official module exposes the event check and the lineage function too; keep them importable here.
+__all__ = [
+    "DbtCloudJobRunSensor",
+    "DbtCloudJobRunSensorTimeout",
+    "generate_openlineage_events_from_dbt_cloud_run",
+    "validate_execute_complete_event",
+]
 
 
 class DbtCloudJobRunSensorTimeout(DbtCloudJobRunException, AirflowSensorTimeout):
@@ -47,6 +60,9 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
     :param hook_params: Extra arguments for :class:`~airflow_dbtcloud.hooks.dbt.DbtCloudHook`.
     :param fail_fast_on_cancel: A run cancelled in dbt Cloud fails the task without further retries.
     :param error_budget: How many transient API errors in a row the wait survives.
+    :param emit_assets: After the run succeeds, add one asset event per model, seed and snapshot it
+        built to the ``AssetAlias`` in ``outlets`` (required; an alias in ``outlets`` also turns this
+        on). See ``docs/assets.md``.
     """
 
     template_fields: Sequence[str] = ("dbt_cloud_conn_id", "run_id", "account_id")
@@ -62,6 +78,7 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
         hook_params: dict[str, Any] | None = None,
         fail_fast_on_cancel: bool = True,
         error_budget: int = DEFAULT_ERROR_BUDGET,
+        emit_assets: bool = False,
         **kwargs: Any,
     ) -> None:
         if deferrable:
@@ -76,6 +93,7 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
         self.fail_fast_on_cancel = fail_fast_on_cancel
         self.error_budget = error_budget
         self._waiter: Waiter | None = None
+        self.emit_assets, self.asset_alias = asset_outlet(self, emit_assets, None, parameter="sensor")
 
     @cached_property
     def hook(self) -> DbtCloudHook:
@@ -131,26 +149,38 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
         if context.get("ti") is not None:
             run = make_call(get_run(self.run_id, self.account_id), self.hook)
             publish_run_links(context["ti"], run, lambda: self.hook.ui_base_url, self.account_id)
-        if not self.deferrable:
-            return super().execute(context)
-        if not self.poke(context):
-            self.defer(
-                timeout=self.execution_timeout,
-                trigger=DbtCloudRunJobTrigger(
-                    **wait_arguments(
-                        conn_id=self.dbt_cloud_conn_id,
-                        run_id=self.run_id,
-                        account_id=self.account_id,
-                        poll_interval=self.poke_interval,
-                        timeout=self.timeout,
-                        execution_timeout=None,
-                        hook_params=self.hook_params,
-                        error_budget=self.error_budget,
-                    )
-                ),
-                method_name="execute_complete",
+            emit_dbt_cloud_run_start(context["ti"], run, account_id=self.account_id)
+        with self._failed_run_lineage(context):
+            if not self.deferrable:
+                super().execute(context)
+                return self._succeeded(context)
+            if self.poke(context):
+                return self._succeeded(context)
+        trigger = DbtCloudRunJobTrigger(
+            **wait_arguments(
+                conn_id=self.dbt_cloud_conn_id,
+                run_id=self.run_id,
+                account_id=self.account_id,
+                poll_interval=self.poke_interval,
+                timeout=self.timeout,
+                execution_timeout=None,
+                hook_params=self.hook_params,
+                error_budget=self.error_budget,
             )
+        )
+        self.defer(timeout=self.execution_timeout, trigger=trigger, method_name="execute_complete")
         return None
+
+    def _failed_run_lineage(self, context: Context) -> Any:
+        """Send the run's OpenLineage FAIL when the block raises for a run that failed."""
+        return failed_run_lineage(context.get("ti"), self.hook, self.run_id, self.account_id)
+
+    def _succeeded(self, context: Context) -> None:
+        """Finish a task whose run succeeded: send its lineage and add the asset events it owes."""
+        run = RunState(id=int(self.run_id))
+        emit_dbt_cloud_run_end(context.get("ti"), run, True, hook=self.hook, account_id=self.account_id)
+        if self.emit_assets:
+            publish_assets(context, self.hook, int(self.run_id), self.account_id, self.asset_alias, self.log)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> int:
         """Resume after the trigger fired.
@@ -161,12 +191,27 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
         :raises DbtCloudJobRunSensorTimeout: When the sensor's timeout passed.
         :raises DbtCloudJobRunException: When the run failed or dbt Cloud could not be asked.
         """
-        outcome = settle_event(
-            self.hook, event, self.account_id, fail_fast_on_cancel=self.fail_fast_on_cancel, log=self.log
-        )
+        with self._failed_run_lineage(context):
+            outcome = settle_event(
+                self.hook, event, self.account_id, fail_fast_on_cancel=self.fail_fast_on_cancel, log=self.log
+            )
         if outcome.end == "reached":
+            self._succeeded(context)
             self.log.info(outcome.message)
             return int(outcome.run_id or 0)
         if outcome.end in ("timeout", "execution_timeout"):
             raise DbtCloudJobRunSensorTimeout(outcome.message)
         raise DbtCloudJobRunException(outcome.message)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Return no lineage for the listener: the sensor itself has sent the run's lineage.
+
+        See :meth:`DbtCloudRunJobOperator.get_openlineage_facets_on_complete
+        <airflow_dbtcloud.operators.dbt.DbtCloudRunJobOperator.get_openlineage_facets_on_complete>`.
+
+        :param task_instance: The task instance.
+        :return: An empty ``OperatorLineage``.
+        """
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        return OperatorLineage()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset, AssetAlias
 
 from airflow_dbtcloud.operators.dbt import DbtCloudGetJobRunArtifactOperator, DbtCloudRunJobOperator
 from airflow_dbtcloud.sensors.dbt import DbtCloudJobRunSensor
@@ -86,3 +87,32 @@ with _dag("it_retry_from_failure"):
 
 with _dag("it_accept_then_fail"):
     DbtCloudRunJobOperator(task_id="run", job_id=300, hook_params=ONE_TRY, **FAST)
+
+# Assets: the producer emits one event per built model, seed and snapshot; the consumers wait on them.
+ORDERS_URI = "postgres://db.internal.example:5432/analytics/dbt_prod/orders"
+
+with _dag("it_assets"):
+    DbtCloudRunJobOperator(task_id="run", job_id=300, emit_assets=True, **FAST)
+
+with _dag("it_assets_deferrable_sensor"):
+    start = DbtCloudRunJobOperator(task_id="start", job_id=301, wait_for_termination=False)
+    DbtCloudJobRunSensor(
+        task_id="wait",
+        run_id=start.output,
+        deferrable=True,
+        poke_interval=0.2,
+        outlets=[AssetAlias("it_sensor_alias")],
+    )
+
+with DAG(dag_id="it_assets_consumer", start_date=datetime(2025, 1, 1), schedule=[Asset(uri=ORDERS_URI)]):
+    EmptyOperator(task_id="report")
+
+with DAG(
+    dag_id="it_assets_alias_consumer",
+    start_date=datetime(2025, 1, 1),
+    schedule=[AssetAlias("dbt_cloud__job_300")],
+):
+    EmptyOperator(task_id="report")
+
+with _dag("it_lineage"):
+    DbtCloudRunJobOperator(task_id="run", job_id=300, openlineage_inject_parent_job_info=True, **FAST)

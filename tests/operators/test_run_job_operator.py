@@ -11,7 +11,17 @@ from unittest import mock
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
-from glue_doubles import OFFICIAL_TRIGGER_KEYS, FakeStore, FakeTI, answer, hook_double, run_payload
+from glue_doubles import (
+    OFFICIAL_TRIGGER_KEYS,
+    ORDERS_URI,
+    FakeStore,
+    FakeTI,
+    answer,
+    hook_double,
+    lineage_calls,
+    run_build,
+    run_payload,
+)
 
 from airflow_dbtcloud.api.lifecycle import marker_for
 from airflow_dbtcloud.hooks.dbt import (
@@ -19,6 +29,7 @@ from airflow_dbtcloud.hooks.dbt import (
     DbtCloudJobRunException,
     DbtCloudJobRunFailedError,
     DbtCloudJobRunTimeoutError,
+    DbtCloudServerError,
     DbtCloudTriggerEventException,
 )
 from airflow_dbtcloud.operators.dbt import DbtCloudRunJobOperator
@@ -293,3 +304,177 @@ def test_a_bare_test_double_for_trigger_job_run_is_not_waited_on_as_the_official
     run_id = operator.execute(context)
     assert run_id is hook.trigger_job_run.return_value.json()["data"]["id"]
     hook.wait_for_job_run_status.assert_not_called()
+
+
+def with_outlet_events(context):
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    context["outlet_events"] = OutletEventAccessors()
+    return context
+
+
+def alias_events(context, name="dbt_cloud__job_300"):
+    from airflow.sdk import AssetAlias
+
+    accessor = context["outlet_events"][AssetAlias(name)]
+    return [event.dest_asset_key.uri for event in accessor.asset_alias_events]
+
+
+def test_emit_assets_declares_the_job_alias_as_an_outlet():
+    from airflow.sdk import AssetAlias
+
+    operator, _, _ = make(emit_assets=True)
+    assert operator.outlets == [AssetAlias("dbt_cloud__job_300")]
+    assert operator.asset_alias == AssetAlias("dbt_cloud__job_300")
+
+
+def test_emit_assets_adds_the_built_tables_after_a_waited_run_succeeds():
+    operator, hook, context = make(emit_assets=True)
+    hook.get_run_build.return_value = run_build()
+    assert operator.execute(with_outlet_events(context)) == 11
+    hook.get_run_build.assert_called_once_with(11, None)
+    assert alias_events(context) == [ORDERS_URI]
+
+
+def test_emit_assets_after_a_run_that_ended_before_the_task_could_defer():
+    operator, hook, context = make(emit_assets=True, deferrable=True)
+    hook.get_run_build.return_value = run_build()
+    assert operator.execute(with_outlet_events(context)) == 11
+    assert alias_events(context) == [ORDERS_URI]
+
+
+def test_emit_assets_when_the_trigger_says_the_run_succeeded():
+    operator, hook, context = make(emit_assets=True, deferrable=True)
+    hook.get_run_build.return_value = run_build()
+    event = {"status": "success", "message": "ok", "run_id": 11}
+    assert operator.execute_complete(with_outlet_events(context), event) == 11
+    assert alias_events(context) == [ORDERS_URI]
+
+
+def test_a_failed_run_emits_no_assets():
+    operator, hook, context = make(emit_assets=True)
+    hook.wait_for_job_run_status.side_effect = DbtCloudJobRunFailedError("reached terminal status ERROR", 20)
+    with pytest.raises(DbtCloudJobRunFailedError):
+        operator.execute(with_outlet_events(context))
+    hook.get_run_build.assert_not_called()
+
+
+def test_without_emit_assets_no_build_is_read():
+    operator, hook, context = make()
+    operator.execute(with_outlet_events(context))
+    hook.get_run_build.assert_not_called()
+    assert operator.outlets == []
+
+
+def test_an_alias_outlet_turns_assets_on_and_is_used_as_is():
+    from airflow.sdk import AssetAlias
+
+    operator, hook, context = make(job_id="{{ params.job }}", outlets=[AssetAlias("orders_pipeline")])
+    hook.get_run_build.return_value = run_build()
+    operator.job_id = 300
+    operator.execute(with_outlet_events(context))
+    assert alias_events(context, "orders_pipeline") == [ORDERS_URI]
+
+
+def test_emit_assets_needs_a_job_id_known_at_parse_time():
+    with pytest.raises(ValueError, match=r"job_id as a number .* got job_id='\{\{ params.job \}\}'"):
+        make(emit_assets=True, job_id="{{ params.job }}")
+
+
+def test_emit_assets_needs_the_operator_to_wait():
+    with pytest.raises(ValueError, match="emit_assets=True needs wait_for_termination=True"):
+        make(emit_assets=True, wait_for_termination=False)
+
+
+def test_a_try_that_could_not_read_the_build_fails_and_its_retry_emits_from_the_same_run():
+    store = FakeStore()
+    operator, hook, context = make(emit_assets=True, store=store)
+    hook.get_run_build.side_effect = DbtCloudServerError(
+        503, "GET", "/api/v2/accounts/1/runs/11/artifacts/run_results.json"
+    )
+    with pytest.raises(DbtCloudServerError):
+        operator.execute(with_outlet_events(context))
+
+    retry, hook, context = make(try_number=2, store=store, emit_assets=True)
+    hook.get_job_run.return_value = answer(run_payload(11, 10))
+    hook.get_run_build.return_value = run_build()
+    assert retry.execute(with_outlet_events(context)) == 11
+    hook.trigger_job_run.assert_not_called()
+    assert alias_events(context) == [ORDERS_URI]
+
+
+@pytest.fixture
+def lineage():
+    """The lineage functions the operator calls, replaced by mocks."""
+    with lineage_calls("airflow_dbtcloud.operators.dbt") as calls:
+        yield calls
+
+
+def test_lineage_starts_with_the_run_and_completes_with_its_success(lineage):
+    start, end, failed_end = lineage
+    operator, hook, context = make()
+    operator.execute(context)
+    (ti, run), kwargs = start.call_args
+    assert (ti, run.id, kwargs) == (context["ti"], 11, {"account_id": None})
+    (ti, run, succeeded), kwargs = end.call_args
+    assert (ti, run.id, succeeded, kwargs) == (context["ti"], 11, True, {"hook": hook, "account_id": None})
+    failed_end.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        DbtCloudJobRunFailedError("reached terminal status ERROR", 20),
+        DbtCloudJobRunTimeoutError("not done after 5 seconds."),
+    ],
+)
+def test_lineage_fails_with_a_run_that_failed_or_was_cancelled_for_taking_too_long(lineage, error):
+    _, end, failed_end = lineage
+    operator, hook, context = make(fail_fast_on_cancel=False)
+    hook.wait_for_job_run_status.side_effect = error
+    with pytest.raises(type(error)):
+        operator.execute(context)
+    end.assert_not_called()
+    (ti, run, succeeded), kwargs = failed_end.call_args
+    assert ti is context["ti"]
+    assert (run.id, succeeded, kwargs["error_message"]) == (11, False, str(error))
+
+
+def test_lineage_of_a_deferred_run_ends_when_the_task_resumes(lineage):
+    _, end, failed_end = lineage
+    operator, _, context = make(deferrable=True)
+    with pytest.raises(DbtCloudJobRunFailedError):
+        operator.execute_complete(
+            context, {"status": "error", "message": "Job run 11 has failed.", "run_id": 11}
+        )
+    assert failed_end.call_args.args[1].id == 11
+    operator.execute_complete(context, {"status": "success", "message": "ok", "run_id": 11})
+    assert end.call_args.args[1:3] == (mock.ANY, True)
+
+
+def test_lineage_has_no_end_while_the_run_may_still_be_going(lineage):
+    _, end, failed_end = lineage
+    operator, _, context = make(deferrable=True)
+    with pytest.raises(DbtCloudJobRunException, match="Stopped following job run 11"):
+        operator.execute_complete(context, {"status": "api_error", "message": "503s.", "run_id": 11})
+    end.assert_not_called()
+    failed_end.assert_not_called()
+
+
+def test_inject_parent_job_info_leaves_room_for_the_marker():
+    operator, hook, context = make(openlineage_inject_parent_job_info=True)
+    parent = '{"parent":{"run":{"runId":"r"}}}'
+    with mock.patch(
+        "airflow_dbtcloud.operators.dbt.inject_parent_job_information_into_dbt_cloud_cause",
+        return_value=parent,
+    ) as inject:
+        operator.execute(context)
+    inject.assert_called_once_with(REASON, context["ti"], max_length=255 - len(MARKER) - 1)
+    assert hook.trigger_job_run.call_args.kwargs["cause"] == f"{parent} {MARKER}"
+
+
+def test_the_listener_gets_no_lineage_of_its_own():
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    operator, _, _ = make()
+    assert operator.get_openlineage_facets_on_complete(mock.Mock()) == OperatorLineage()

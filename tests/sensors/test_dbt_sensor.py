@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, TaskDeferred
-from glue_doubles import FakeTI, answer, hook_double, run_payload
+from glue_doubles import ORDERS_URI, FakeTI, answer, hook_double, lineage_calls, run_build, run_payload
 
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudAuthError,
@@ -139,3 +139,95 @@ def test_execute_complete_refuses_malformed_events(event):
     sensor, _, _ = make()
     with pytest.raises(DbtCloudTriggerEventException):
         sensor.execute_complete({}, event)
+
+
+def assets_context():
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    return {"ti": FakeTI(), "outlet_events": OutletEventAccessors()}
+
+
+def alias_uris(context, name="orders_pipeline"):
+    from airflow.sdk import AssetAlias
+
+    return [
+        event.dest_asset_key.uri for event in context["outlet_events"][AssetAlias(name)].asset_alias_events
+    ]
+
+
+def test_emit_assets_needs_an_alias_because_a_sensor_knows_no_job_at_parse_time():
+    with pytest.raises(
+        ValueError, match="emit_assets needs an AssetAlias in outlets: the sensor knows no job id"
+    ):
+        make(emit_assets=True)
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_a_sensor_with_an_alias_emits_the_run_build_when_the_run_succeeded(deferrable):
+    from airflow.sdk import AssetAlias
+
+    sensor, hook, _ = make(outlets=[AssetAlias("orders_pipeline")], deferrable=deferrable, poke_interval=0)
+    hook.get_job_run_status.return_value = 10
+    hook.get_run_build.return_value = run_build()
+    context = assets_context()
+    sensor.execute(context)
+    hook.get_run_build.assert_called_once_with(11, None)
+    assert alias_uris(context) == [ORDERS_URI]
+
+
+def test_execute_complete_emits_the_run_build():
+    from airflow.sdk import AssetAlias
+
+    sensor, hook, _ = make(outlets=[AssetAlias("orders_pipeline")], emit_assets=True)
+    hook.get_run_build.return_value = run_build()
+    context = assets_context()
+    assert sensor.execute_complete(context, {"status": "success", "message": "ok", "run_id": 11}) == 11
+    assert alias_uris(context) == [ORDERS_URI]
+
+
+def test_a_sensor_that_saw_the_run_fail_emits_nothing():
+    from airflow.sdk import AssetAlias
+
+    sensor, hook, _ = make(outlets=[AssetAlias("orders_pipeline")])
+    hook.get_job_run_status.return_value = 20
+    with pytest.raises(DbtCloudJobRunFailedError):
+        sensor.execute(assets_context())
+    hook.get_run_build.assert_not_called()
+
+
+@pytest.fixture
+def lineage():
+    """The lineage functions the sensor calls, replaced by mocks."""
+    with lineage_calls("airflow_dbtcloud.sensors.dbt") as calls:
+        yield calls
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_lineage_of_the_watched_run_starts_and_completes(lineage, deferrable):
+    start, end, failed_end = lineage
+    sensor, hook, context = make(deferrable=deferrable, poke_interval=0)
+    hook.get_job_run_status.return_value = 10
+    sensor.execute(context)
+    assert start.call_args.args[1].id == 11
+    (ti, run, succeeded), kwargs = end.call_args
+    assert (ti, run.id, succeeded, kwargs) == (context["ti"], 11, True, {"hook": hook, "account_id": None})
+    failed_end.assert_not_called()
+
+
+def test_lineage_of_a_failed_run_fails(lineage):
+    _, end, failed_end = lineage
+    sensor, hook, context = make()
+    hook.get_job_run_status.return_value = 20
+    with pytest.raises(DbtCloudJobRunFailedError) as raised:
+        sensor.execute(context)
+    end.assert_not_called()
+    assert failed_end.call_args.kwargs["error_message"] == str(raised.value)
+
+
+def test_lineage_has_no_end_when_the_sensor_times_out(lineage):
+    _, end, failed_end = lineage
+    sensor, _, _ = make()
+    with pytest.raises(DbtCloudJobRunSensorTimeout):
+        sensor.execute_complete({}, {"status": "timeout", "message": "Job run 11 timed out.", "run_id": 11})
+    end.assert_not_called()
+    failed_end.assert_not_called()
