@@ -15,7 +15,8 @@ def provider_info() -> dict[str, Any]:
         "package-name": "airflow-dbtcloud",
         "name": "dbt Cloud (airflow-dbtcloud)",
         "description": "Run dbt Cloud jobs from Apache Airflow: exactly-once runs, deferrable waits, "
-        "streamed artifacts and a local dbt Cloud emulator.",
+        "streamed artifacts, dbt models as Airflow assets, OpenLineage for runs and their nodes, and a "
+        "local dbt Cloud emulator.",
         "versions": [__version__],
         "integrations": [
             {
@@ -25,7 +26,10 @@ def provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [
-            {"integration-name": "dbt Cloud", "python-modules": ["airflow_dbtcloud.operators.dbt"]}
+            {
+                "integration-name": "dbt Cloud",
+                "python-modules": ["airflow_dbtcloud.operators.dbt", "airflow_dbtcloud.operators.assets"],
+            }
         ],
         "sensors": [{"integration-name": "dbt Cloud", "python-modules": ["airflow_dbtcloud.sensors.dbt"]}],
         "hooks": [{"integration-name": "dbt Cloud", "python-modules": ["airflow_dbtcloud.hooks.dbt"]}],

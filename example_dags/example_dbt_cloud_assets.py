@@ -1,6 +1,7 @@
 """dbt models as Airflow assets: a producer that runs a dbt Cloud job, and consumers scheduled on its tables.
 
-The producer adds one asset event per model, seed and snapshot the run built. Its URI names the warehouse
+The producer adds one asset event per model, seed and snapshot the run built (through a second task when
+the run failed, since Airflow records no events of a failed task). Each URI names the warehouse
 table the way Airflow's own providers do (here Postgres; see ``docs/assets.md`` for the other warehouses),
 so the consumer below is scheduled on exactly the table another provider's task would read.
 """
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Asset, AssetAlias, task
 
+from airflow_dbtcloud.operators.assets import DbtCloudRunAssetsOperator
 from airflow_dbtcloud.operators.dbt import DbtCloudRunJobOperator
 
 JOB_ID = int(os.environ.get("DBT_CLOUD_JOB_ID", "300"))
@@ -28,12 +30,19 @@ with DAG(
     catchup=False,
     tags=["example", "dbt_cloud"],
 ):
-    DbtCloudRunJobOperator(
+    build = DbtCloudRunJobOperator(
         task_id="build",
         job_id=JOB_ID,
         emit_assets=True,  # events go to the alias "dbt_cloud__job_<JOB_ID>"
         deferrable=True,
         check_interval=10,
+    )
+    # A failed task records no asset events; this task records what a failed run did build.
+    build >> DbtCloudRunAssetsOperator(
+        task_id="assets_of_failed_build",
+        run_id="{{ ti.xcom_pull(task_ids='build', key='job_run_id') }}",
+        job_id=JOB_ID,
+        trigger_rule="all_failed",
     )
 # [END howto_operator_dbt_cloud_emit_assets]
 

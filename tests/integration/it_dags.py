@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, AssetAlias
 
+from airflow_dbtcloud.operators.assets import DbtCloudRunAssetsOperator
 from airflow_dbtcloud.operators.dbt import DbtCloudGetJobRunArtifactOperator, DbtCloudRunJobOperator
 from airflow_dbtcloud.sensors.dbt import DbtCloudJobRunSensor
 
@@ -92,7 +93,14 @@ with _dag("it_accept_then_fail"):
 ORDERS_URI = "postgres://db.internal.example:5432/analytics/dbt_prod/orders"
 
 with _dag("it_assets"):
-    DbtCloudRunJobOperator(task_id="run", job_id=300, emit_assets=True, **FAST)
+    run = DbtCloudRunJobOperator(task_id="run", job_id=300, emit_assets=True, **FAST)
+    # Airflow records no events of a failed task: this one records what a failed run did build.
+    run >> DbtCloudRunAssetsOperator(
+        task_id="assets_after_failure",
+        run_id="{{ ti.xcom_pull(task_ids='run', key='job_run_id') }}",
+        job_id=300,
+        trigger_rule="all_failed",
+    )
 
 with _dag("it_assets_deferrable_sensor"):
     start = DbtCloudRunJobOperator(task_id="start", job_id=301, wait_for_termination=False)

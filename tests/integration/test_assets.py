@@ -61,27 +61,14 @@ def _expected(emu: Any, run_id: int) -> dict[str, str]:
     }
 
 
-def _events(dag_id: str) -> dict[str, dict[str, Any]]:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows = (
-            session.query(AssetModel.uri, AssetEvent.extra)
-            .join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
-            .filter(AssetEvent.source_dag_id == dag_id)
-            .all()
-        )
-    return {uri: dict(extra) for uri, extra in rows}
-
-
 def test_a_run_adds_one_event_per_built_node_and_queues_the_consumer(emu, run_dag, serialized):
     result = run_dag("it_assets")
     assert result.state == "success"
     run_id = int(result.xcom[("run", "job_run_id")])
     expected = _expected(emu, run_id)
-    events = _events("it_assets")
+    events = {uri: extra for _, uri, extra in _run_events(run_id)}
     assert set(events) == set(expected.values())
+    assert len(_run_events(run_id)) == len(expected), "one event per built node"
     kinds = {uid.split(".")[0] for uid in expected}
     assert kinds == {"model", "seed", "snapshot"}
     assert "postgres://db.internal.example:5432/analytics/dbt_prod/revenue_by_day" in events, "aliases win"
@@ -104,18 +91,50 @@ def test_a_run_adds_one_event_per_built_node_and_queues_the_consumer(emu, run_da
     assert "it_assets_alias_consumer" in ready_ids, "and the DAG scheduled on the job's alias"
 
 
-def test_a_failed_run_adds_no_events(emu, run_dag, serialized):
-    emu.fail_next_run(300, ["model.jaffle_shop.orders"])
-    before = len(_events("it_assets"))
+def test_a_failed_run_adds_events_only_for_what_it_built_through_the_task_after_it(emu, run_dag, serialized):
+    emu.fail_next_run(300, ["model.jaffle_shop.stg_orders"])
     result = run_dag("it_assets")
     assert result.ti_state("run") == "failed"
-    assert len(_events("it_assets")) == before
+    assert result.ti_state("assets_after_failure") == "success"
+    run_id = int(result.xcom[("run", "job_run_id")])
+
+    events = _run_events(run_id)
+
+    expected = _expected(emu, run_id)
+    assert {uri for _, uri, _ in events} == set(expected.values())
+    assert len(events) == len(expected), "one event per built node"
+    assert {task for task, _, _ in events} == {"assets_after_failure"}, "the failed task itself records none"
+    assert "postgres://db.internal.example:5432/analytics/dbt_prod/stg_orders" not in expected.values()
+    assert "postgres://db.internal.example:5432/analytics/dbt_prod/orders" not in expected.values(), "skipped"
+    assert "postgres://db.internal.example:5432/analytics/dbt_prod/stg_customers" in expected.values()
+
+
+def test_after_a_successful_run_the_task_for_failures_is_skipped(emu, run_dag, serialized):
+    result = run_dag("it_assets")
+    assert (result.ti_state("run"), result.ti_state("assets_after_failure")) == ("success", "skipped")
+    run_id = int(result.xcom[("run", "job_run_id")])
+    assert {task for task, _, _ in _run_events(run_id)} == {"run"}
+
+
+def _run_events(run_id: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """(task id, asset URI, extra) of every asset event about one dbt Cloud run."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(AssetEvent.source_task_id, AssetModel.uri, AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .all()
+        )
+    about_run = [(task, uri, dict(extra or {})) for task, uri, extra in rows]
+    return [event for event in about_run if event[2].get("dbt_cloud_run_id") == run_id]
 
 
 def test_the_sensor_adds_events_for_the_run_it_waited_on(emu, run_dag, serialized):
     result = run_dag("it_assets_deferrable_sensor")
     assert result.ti_state("wait") == "success"
-    events = _events("it_assets_deferrable_sensor")
     run_id = int(result.xcom[("start", "job_run_id")])
+    events = {uri: extra for _, uri, extra in _run_events(run_id)}
     assert set(events) == set(_expected(emu, run_id).values())
     assert {extra["dbt_cloud_job_id"] for extra in events.values()} == {301}
