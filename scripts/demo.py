@@ -2,8 +2,9 @@
 
 It starts the emulator on 127.0.0.1, points a ``dbt_cloud`` connection at it, migrates a throw-away
 SQLite metadata DB and runs the example DAGs with ``airflow dags test``: a job triggered and waited on in
-the triggerer, a job triggered and watched by a deferrable sensor, and a job that fails with the failed
-nodes in the log. Nothing leaves this machine. Run it with ``make demo``.
+the triggerer, a job triggered and watched by a deferrable sensor, a job whose models become Airflow
+assets, and a job that fails with the failed nodes in the log. Nothing leaves this machine. Run it with
+``make demo``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DAG_IDS = ("example_dbt_cloud_run_job", "example_dbt_cloud_artifacts")
+DAG_IDS = ("example_dbt_cloud_run_job", "example_dbt_cloud_artifacts", "example_dbt_cloud_assets_producer")
 #: Lines of the task logs worth showing: what a person on call would read.
 HIGHLIGHTS = (
     "dbt Cloud run ",
@@ -24,6 +25,7 @@ HIGHLIGHTS = (
     "Reattaching",
     "has completed successfully",
     "Writing artifact",
+    "asset events",
     "dbt Cloud says",
     "Failed nodes",
     "  node ",
@@ -59,6 +61,25 @@ def _highlights(output: str) -> None:
         if any(marker in line for marker in HIGHLIGHTS) and text not in shown:
             shown.add(text)
             print("    " + text)
+
+
+_LIST_ASSET_EVENTS = """
+from airflow.models.asset import AssetEvent, AssetModel
+from airflow.utils.session import create_session
+with create_session() as session:
+    rows = session.query(AssetModel.uri, AssetEvent.extra)
+    rows = rows.join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+    for uri, extra in rows.order_by(AssetEvent.id):
+        print(uri, "<-", extra.get("unique_id"), "run", extra.get("dbt_cloud_run_id"))
+"""
+
+
+def _asset_events(env: dict[str, str]) -> list[str]:
+    """One line per asset event recorded so far, read from the demo's metadata DB."""
+    result = subprocess.run(
+        [sys.executable, "-c", _LIST_ASSET_EVENTS], env=env, capture_output=True, text=True, timeout=120
+    )
+    return [line for line in result.stdout.splitlines() if " <- " in line]
 
 
 def main() -> int:
@@ -97,6 +118,13 @@ def main() -> int:
             code, output = _airflow(["dags", "test", dag_id], env, log)
             _highlights(output)
             failures += code != 0
+
+        print("\n== Asset events in the metadata DB (what DAGs scheduled on these tables would see)")
+        events = _asset_events(env)
+        for line in events[:4]:
+            print(f"    {line}")
+        print(f"    ... {len(events)} events in all")
+        failures += not events
 
         print("\n== example_dbt_cloud_run_job with a failing model (the task must fail and say why)")
         emu.fail_next_run(300, ["model.jaffle_shop.orders"])
