@@ -112,12 +112,69 @@ def environment(
 
 
 def project_summary(project: dict[str, Any]) -> dict[str, Any]:
-    """Render the short form of a project nested in other objects.
+    """Render a project nested in other objects (the spec's ``Project``).
 
     :param project: Configured project.
     :return: The payload.
     """
-    return {"id": project["id"], "account_id": project["account_id"], "name": project["name"], "state": 1}
+    pid = int(project["id"])
+    return {
+        "id": pid,
+        "account_id": project["account_id"],
+        "name": project["name"],
+        "description": project.get("description", ""),
+        "connection_id": 4000 + pid,
+        "repository_id": 3000 + pid,
+        "semantic_layer_config_id": None,
+        "state": 1,
+        "dbt_project_subdirectory": None,
+        "docs_job_id": None,
+        "freshness_job_id": None,
+        "type": 0,
+    }
+
+
+def account_summary(acc: dict[str, Any]) -> dict[str, Any]:
+    """Render an account nested in other objects (the v2 spec's ``Account``).
+
+    :param acc: Configured account.
+    :return: The payload.
+    """
+    return {
+        "id": acc["id"],
+        "name": acc.get("name", f"Account {acc['id']}"),
+        "state": 1,
+        "docs_job_id": None,
+        "freshness_job_id": None,
+    }
+
+
+def environment_summary(env: dict[str, Any], account_id: int) -> dict[str, Any]:
+    """Render an environment nested in a job (the v2 spec's ``EnvironmentV2``).
+
+    :param env: Configured environment.
+    :param account_id: Owning account.
+    :return: The payload.
+    """
+    return {
+        "id": env["id"],
+        "account_id": account_id,
+        "project_id": env["project_id"],
+        "name": env["name"],
+        "connection_id": 4000 + int(env["project_id"]),
+        "credentials_id": 5000 + int(env["id"]),
+        "repository_id": 3000 + int(env["project_id"]),
+        "extended_attributes_id": None,
+        "custom_branch": env.get("custom_branch"),
+        "use_custom_branch": bool(env.get("custom_branch")),
+        "dbt_project_subdirectory": None,
+        "dbt_version": env["dbt_version"],
+        "supports_docs": True,
+        "deployment_type": env["deployment_type"],
+        "type": env["type"],
+        "created_by_id": None,
+        "state": 1,
+    }
 
 
 def project(
@@ -130,20 +187,8 @@ def project(
     :param adapter: The warehouse adapter (shapes ``connection`` and the environments' credentials).
     :return: The payload.
     """
-    pid = int(proj["id"])
     return {
-        "id": pid,
-        "name": proj["name"],
-        "account_id": proj["account_id"],
-        "description": proj.get("description", ""),
-        "connection_id": 4000 + pid,
-        "repository_id": 3000 + pid,
-        "semantic_layer_config_id": None,
-        "state": 1,
-        "dbt_project_subdirectory": None,
-        "docs_job_id": None,
-        "freshness_job_id": None,
-        "type": 0,
+        **project_summary(proj),
         "created_at": ts(EPOCH),
         "updated_at": ts(EPOCH),
         "connection": project_connection(proj, adapter, EPOCH),

@@ -83,6 +83,28 @@ async def _job_script(request: web.Request) -> web.StreamResponse:
     return _json({"ok": True})
 
 
+async def _start_run(request: web.Request) -> web.StreamResponse:
+    state = hub_of(request).state
+    try:
+        data = await _body(request)
+    except (ValueError, web.HTTPBadRequest):
+        return _json({"error": "expected a JSON object"}, 400)
+    unknown = sorted(set(data) - set(START_RUN_FIELDS))
+    if unknown:
+        return _json({"error": f"unknown fields {unknown}; expected some of {list(START_RUN_FIELDS)}"}, 400)
+    job_id = request.match_info["job_id"]
+    if not job_id.isdigit() or int(job_id) not in state.jobs:
+        return _json({"error": f"unknown job {job_id}"}, 404)
+    try:
+        run = state.start_run(int(job_id), data.pop("source", None) or "scheduler", **data)
+    except (TypeError, ValueError) as exc:
+        return _json({"error": str(exc)}, 400)
+    return _json(payloads.run(state, run, {"trigger", "job"}))
+
+
+START_RUN_FIELDS = ("source", "cause", "git_branch", "git_sha", "pull_request_id", "person")
+
+
 async def _settings(request: web.Request) -> web.StreamResponse:
     state = hub_of(request).state
     if request.method == "POST":
@@ -118,5 +140,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/_emulator/faults", _clear_faults, name="_emulator_clear_faults")
     app.router.add_post("/_emulator/runs/{run_id}/complete", _complete_run, name="_emulator_complete_run")
     app.router.add_post("/_emulator/jobs/{job_id}/script", _job_script, name="_emulator_job_script")
+    app.router.add_post("/_emulator/jobs/{job_id}/runs", _start_run, name="_emulator_start_run")
     app.router.add_get("/_emulator/settings", _settings, name="_emulator_settings")
     app.router.add_post("/_emulator/settings", _settings, name="_emulator_post_settings")

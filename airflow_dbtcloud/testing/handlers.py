@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from aiohttp import web
 
 from airflow_dbtcloud.testing import accounts, payloads
 from airflow_dbtcloud.testing.errors import Invalid, NotFound
-from airflow_dbtcloud.testing.lifecycle import ERROR, STATUS_NAMES, Run
+from airflow_dbtcloud.testing.lifecycle import ERROR, Run
 from airflow_dbtcloud.testing.request_helpers import job_of, path_id, run_of, state_of
 from airflow_dbtcloud.testing.responses import (
     ALLOWED_ACCOUNTS,
@@ -19,11 +18,11 @@ from airflow_dbtcloud.testing.responses import (
     envelope,
     ordered,
     paginate,
+    related_names,
 )
 from airflow_dbtcloud.testing.state import TRIGGER_FIELDS, State
 
 RUN_RELATED = {"trigger", "job", "environment", "repository", "run_steps", "debug_logs", "audit"}
-LIST_RUN_RELATED = {"trigger", "job", "audit", "debug_logs"}
 _INT_FIELDS = (
     "azure_pull_request_id",
     "github_pull_request_id",
@@ -160,7 +159,7 @@ async def get_environment(request: web.Request) -> web.StreamResponse:
 
 def _render_job(state: State, job: Any, related: set[str]) -> dict[str, Any]:
     proj, env = state.project_of_job(job), state.environments[job.environment_id]
-    out = payloads.job(job, int(proj["account_id"]), proj, env)
+    out = payloads.job(job, state.accounts[int(proj["account_id"])], proj, env)
     if related & {"most_recent_run", "most_recent_completed_run"}:
         runs = sorted(
             (r for r in state.runs.values() if r.job_id == job.id), key=lambda r: r.id, reverse=True
@@ -319,22 +318,12 @@ async def get_retry_details(request: web.Request) -> web.StreamResponse:
     return envelope({"failed_step": f"Invoke dbt with `{failed.command}`", "skipped_steps": skipped})
 
 
-def _related(request: web.Request, allowed: set[str]) -> set[str]:
-    related = set(as_list(request.query, "include_related"))
-    bad = sorted(related - allowed)
-    if bad:
-        raise Invalid(
-            f"include_related: Select a valid choice. {bad[0]} is not one of the available choices."
-        )
-    return related
-
-
 async def get_run(request: web.Request) -> web.StreamResponse:
     """GET /api/v2/accounts/{account_id}/runs/{run_id}/.
 
     :param request: The request; the query's ``include_related`` picks the nested objects.
     """
-    related = _related(request, RUN_RELATED)
+    related = related_names(request.query, RUN_RELATED)
     return envelope(payloads.run(state_of(request), run_of(request), related))
 
 
@@ -346,53 +335,3 @@ async def cancel_run(request: web.Request) -> web.StreamResponse:
     state, run = state_of(request), run_of(request)
     state.cancel(run)
     return _created(state, run)
-
-
-def _status_filter(values: list[str]) -> set[int]:
-    out = set()
-    for v in values:
-        code = as_int(v, "status__in")
-        if code not in STATUS_NAMES:
-            raise Invalid(f"status__in: Select a valid choice. {v} is not one of the available choices.")
-        out.add(code)
-    return out
-
-
-async def list_runs(request: web.Request) -> web.StreamResponse:
-    """GET /api/v2/accounts/{account_id}/runs/ with job, status and status__in filters.
-
-    :param request: The request; the query may hold ``job_definition_id``, ``environment_id``,
-        ``project_id``, ``status``, ``status__in``, ``order_by`` and ``include_related``.
-    """
-    state, account_id, q = state_of(request), path_id(request, "account_id"), request.query
-    related = _related(request, LIST_RUN_RELATED)
-    filters: dict[str, Any] = {"account_id": account_id}
-    with state.lock:
-        now = state.clock.now()
-        rows = [(r, r.view(now)) for r in state.runs.values() if r.account_id == account_id]
-        for key, attr in (
-            ("job_definition_id", "job_id"),
-            ("environment_id", "environment_id"),
-            ("project_id", "project_id"),
-        ):
-            value = as_int(q.get(key), key)
-            if value is not None:
-                filters[key] = value
-                rows = [row for row in rows if getattr(row[0], attr) == value]
-        wanted: set[int] = set()
-        if "status" in q:
-            wanted |= _status_filter([q["status"]])
-            filters["status"] = int(q["status"])
-        if "status__in" in q:
-            wanted |= _status_filter(as_list(q, "status__in"))
-            filters["status__in"] = sorted(wanted)
-        if wanted:
-            rows = [row for row in rows if row[1][0] in wanted]
-        order_by = q.get("order_by", "id")
-        keys = {
-            "id": lambda row: row[0].id,
-            "created_at": lambda row: (row[0].created, row[0].id),
-            "finished_at": lambda row: (math.inf if row[1][3] is None else row[1][3], row[0].id),
-        }
-        rows = ordered(rows, order_by, keys)
-        return paginate(rows, q, filters, order_by, lambda row: payloads.run(state, row[0], related))

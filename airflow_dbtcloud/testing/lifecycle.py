@@ -16,6 +16,7 @@ QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 STATUS_NAMES = {1: "Queued", 2: "Starting", 3: "Running", 10: "Success", 20: "Error", 30: "Cancelled"}
 _BY_NAME = {v.lower(): k for k, v in STATUS_NAMES.items()} | {"canceled": CANCELLED}
 FINAL = (SUCCESS, ERROR, CANCELLED)
+STEP_IDS_PER_RUN = 100  # a step's id is its run's id times this plus its index: unique across runs
 
 
 def status_code(status: int | str) -> int:
@@ -76,7 +77,9 @@ class StepView:
     :param start: Epoch started.
     :param end: Epoch finished, or None while running.
     :param selected: Nodes the step executes.
-    :param failing: Nodes that fail in this step.
+    :param failing: Nodes that fail in this step (for a running step: those that will fail).
+    :param window: ``(start, end)`` epochs the step's nodes are spread over: the step's own span once it
+        ended, its planned span while it runs or when it was cancelled midway.
     """
 
     index: int
@@ -86,6 +89,7 @@ class StepView:
     end: float | None
     selected: list[str]
     failing: set[str]
+    window: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
@@ -132,7 +136,14 @@ class Run:
     timeout: float = 0.0
     forced: tuple[int, float, str | None] | None = None
     retried_by: int | None = None
-    _cache: dict[tuple[int, float], list[artifacts.NodeResult]] = field(default_factory=dict)
+    _cache: dict[tuple[int, float, float], list[artifacts.NodeResult]] = field(default_factory=dict)
+
+    def step_id(self, index: int) -> int:
+        """Return the id of this run's step ``index`` (1-based), unique across runs.
+
+        :param index: The step's index; below :data:`STEP_IDS_PER_RUN`.
+        """
+        return self.id * STEP_IDS_PER_RUN + index
 
     def selection(self, index: int) -> list[str]:
         """Return the nodes step ``index`` executes, honouring the rerun filter on the first step.
@@ -214,6 +225,7 @@ class Run:
                 fail_at = next((i for i, (_, en) in enumerate(plan) if en >= end), len(plan) - 1)
         steps: list[StepView] = []
         for i, (st, en) in enumerate(plan):
+            planned = en if math.isfinite(en) else st + slot  # a hanging step spreads its nodes over a slot
             step_status = SUCCESS
             if final == SUCCESS:
                 st, en = min(st, end), min(en, end)
@@ -225,28 +237,35 @@ class Run:
                 en, step_status = end, final
             if st > now:
                 break
-            if en > now:
-                steps.append(StepView(i + 1, self.commands[i], RUNNING, st, None, self.selection(i), set()))
-                break
             failing = self._failing_in(i) if step_status == ERROR else set()
-            steps.append(StepView(i + 1, self.commands[i], step_status, st, en, self.selection(i), failing))
+            # A cancelled step keeps its planned node timing: the log stops where the cancel cut it.
+            window = (st, planned if step_status == CANCELLED or not math.isfinite(en) else en)
+            if en > now:
+                steps.append(
+                    StepView(i + 1, self.commands[i], RUNNING, st, None, self.selection(i), failing, window)
+                )
+                break
+            steps.append(
+                StepView(i + 1, self.commands[i], step_status, st, en, self.selection(i), failing, window)
+            )
             if step_status != SUCCESS:
                 break
         return status, dequeued_at, started_at, (end if done else None), steps
 
     def results(self, step: StepView) -> list[artifacts.NodeResult]:
-        """Return the node outcomes of a finished step (cached: a finished step never changes).
+        """Return the node outcomes of a step, spread over its window (cached: a window never changes).
 
-        :param step: A step whose ``end`` is set.
+        While a step runs these are its planned outcomes; :func:`logs.console_log` shows only those whose
+        time has come.
+
+        :param step: A step as :meth:`view` returned it.
         """
-        assert step.end is not None
-        key = (step.index, step.end)
+        key = (step.index, *step.window)
         if key not in self._cache:
             self._cache[key] = artifacts.execute(
                 step.selected,
                 step.failing,
-                step.start,
-                step.end,
+                *step.window,
                 warning=self.warning_nodes,
                 build=step.command.split()[1:2] == ["build"],
                 project=self.project,

@@ -1,4 +1,4 @@
-"""Console logs of an emulated dbt step, as dbt prints them (with ERROR and SKIP lines)."""
+"""Console logs of an emulated dbt step, as dbt prints them, growing while the step runs."""
 
 from __future__ import annotations
 
@@ -6,24 +6,36 @@ from datetime import UTC, datetime
 
 from airflow_dbtcloud.testing.adapters import Adapter
 from airflow_dbtcloud.testing.artifacts import DBT_VERSION, NodeResult
-from airflow_dbtcloud.testing.lifecycle import Run, StepView
-from airflow_dbtcloud.testing.project import Project
+from airflow_dbtcloud.testing.lifecycle import ERROR, SUCCESS, Run, StepView
+from airflow_dbtcloud.testing.project import Node, Project
 
 
-def console_log(run: Run, step: StepView) -> str:
-    """Return a step's console log as it reads now: only dbt's banner while the step runs.
+def console_log(run: Run, step: StepView, now: float) -> str:
+    """Return a step's console log as it reads at ``now``, growing as dbt prints it.
+
+    The banner comes first. Then, for each node whose time has come, its ``N of M START`` line and, once it
+    completed, its result line (a skipped node has only its ``SKIP`` line). The summary follows only when
+    the step ended with success or error; a cancelled step's log stops where the cancel cut it.
 
     :param run: The run the step belongs to.
-    :param step: The step, as the run's view shows it at this instant.
+    :param step: The step, as the run's view shows it at ``now``.
+    :param now: The emulator epoch to render the log at.
     :return: The log text.
     """
-    if step.end is None:
-        return f"Running with dbt={DBT_VERSION}\n{_registered(run.adapter)}\n"
     lines = _banner(step.start, run)
     results = run.results(step)
-    for i, r in enumerate(results, 1):
-        lines.extend(_node_lines(i, len(results), r, run.adapter))
-    lines.extend(_summary(results, step.start, step.end))
+    total = len(results)
+    if step.status in (SUCCESS, ERROR):
+        for i, r in enumerate(results, 1):
+            lines.extend(_node_lines(i, total, r, run.adapter, completed=True))
+        assert step.end is not None
+        lines.extend(_summary(results, step.start, step.end))
+    else:
+        cutoff = now if step.end is None else min(now, step.end)
+        for i, r in enumerate(results, 1):
+            if r.started_at > cutoff:
+                break
+            lines.extend(_node_lines(i, total, r, run.adapter, completed=r.completed_at <= cutoff))
     return "\n".join(lines) + "\n"
 
 
@@ -56,20 +68,61 @@ def _banner(start: float, run: Run) -> list[str]:
     ]
 
 
-def _node_lines(i: int, total: int, r: NodeResult, adapter: Adapter) -> list[str]:
+_WIDTH = 80  # dbt pads each progress line with dots to its printer width
+
+
+def _progress(index: int, total: int, message: str, status: str, took: float | None = None) -> str:
+    # dbt's progress line: "N of M <message> ....... [<status> in 0.12s]"
+    timing = "" if took is None else f" in {took:0.2f}s"
+    return f"{f'{index} of {total} {message} '.ljust(_WIDTH, '.')} [{status}{timing}]"
+
+
+def _relation(node: Node, adapter: Adapter) -> str:
+    """Return the relation dbt prints for a node: ``schema.alias``, without the database."""
+    return f"{adapter.location(node.resource_type)[1]}.{node.identifier}"
+
+
+def _describe(node: Node, adapter: Adapter) -> str:
+    """Return how dbt names a node in its ``START`` line."""
+    if node.resource_type == "model":
+        return f"sql {node.materialized} model {_relation(node, adapter)}"
+    if node.resource_type == "seed":
+        return f"seed file {_relation(node, adapter)}"
+    if node.resource_type == "snapshot":
+        return f"snapshot {_relation(node, adapter)}"
+    return f"test {node.name}"
+
+
+# (success, error) wording of dbt's result line, per resource type; a snapshot's names only the relation
+_VERBS = {
+    "model": ("OK created", "ERROR creating"),
+    "seed": ("OK loaded", "ERROR loading"),
+    "snapshot": ("OK snapshotted", "ERROR snapshotting"),
+}
+
+
+def _result_line(i: int, total: int, r: NodeResult, adapter: Adapter) -> str:
+    node, took = r.node, r.completed_at - r.started_at
+    if node.resource_type == "test":
+        label = {"pass": "PASS", "warn": "WARN 3", "fail": "FAIL 3"}.get(r.status, "ERROR")
+        return _progress(i, total, f"{label} {node.name}", label, took)
+    ok, failed = _VERBS[node.resource_type]
+    what = _relation(node, adapter) if node.resource_type == "snapshot" else _describe(node, adapter)
+    if r.status == "error":
+        return _progress(i, total, f"{failed} {what}", "ERROR", took)
+    return _progress(i, total, f"{ok} {what}", r.message or "OK", took)
+
+
+def _node_lines(i: int, total: int, r: NodeResult, adapter: Adapter, *, completed: bool) -> list[str]:
     node = r.node
-    begun, done = _hms(r.started_at), _hms(r.completed_at)
-    relation = f"{adapter.location(node.resource_type)[1]}.{node.identifier}"
     if r.status == "skipped":
-        return [f"{begun}  {i} of {total} SKIP relation {relation} {'.' * 12} [SKIP]"]
-    what = f"{node.resource_type} {relation}"
-    took = f"{r.completed_at - r.started_at:.2f}s"
-    if r.status in ("error", "fail", "warn"):
-        label = {"fail": "FAIL 3", "warn": "WARN 3"}.get(r.status, "ERROR")
-        outcome = f"{label} {what} {'.' * 12} [{label} in {took}]"
-    else:
-        outcome = f"OK {what} {'.' * 12} [{r.message or 'PASS'} in {took}]"
-    return [f"{begun}  {i} of {total} START {what} {'.' * 20} [RUN]", f"{done}  {i} of {total} {outcome}"]
+        schema = adapter.location(node.resource_type)[1]
+        what = f"test {node.name}" if node.resource_type == "test" else f"relation {schema}.{node.name}"
+        return [f"{_hms(r.started_at)}  {_progress(i, total, f'SKIP {what}', 'SKIP')}"]
+    start = f"{_hms(r.started_at)}  {_progress(i, total, f'START {_describe(node, adapter)}', 'RUN')}"
+    if not completed:
+        return [start]
+    return [start, f"{_hms(r.completed_at)}  {_result_line(i, total, r, adapter)}"]
 
 
 def _summary(results: list[NodeResult], start: float, end: float) -> list[str]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_dbtcloud.testing import logs
-from airflow_dbtcloud.testing.accounts import EPOCH, environment, project_summary, repository
+from airflow_dbtcloud.testing.accounts import (
+    EPOCH,
+    account_summary,
+    environment,
+    environment_summary,
+    project_summary,
+    repository,
+)
 from airflow_dbtcloud.testing.config import JobConfig
 from airflow_dbtcloud.testing.lifecycle import (
     CANCELLED,
@@ -22,17 +29,18 @@ from airflow_dbtcloud.testing.timefmt import clock, humanize, ts
 
 
 def job(
-    j: JobConfig, account_id: int, proj: dict[str, Any], env: dict[str, Any], *, internal: bool = False
+    j: JobConfig, acc: dict[str, Any], proj: dict[str, Any], env: dict[str, Any], *, internal: bool = False
 ) -> dict[str, Any]:
     """Render a job: ``HumanReadableJobDefinitionResponse`` or, with ``internal``, the run's nested form.
 
     :param j: Configured job.
-    :param account_id: Owning account.
+    :param acc: Owning account (configured).
     :param proj: Its project.
     :param env: Its environment.
     :param internal: Render ``InternalJobDefinition`` (no ``id``, flat ``schedule``) as ``run.job`` is.
     :return: The payload.
     """
+    account_id = int(acc["id"])
     out: dict[str, Any] = {
         "id": j.id,
         "account_id": account_id,
@@ -52,9 +60,9 @@ def job(
         "job_completion_trigger_condition": None,
         "created_at": ts(EPOCH),
         "updated_at": ts(EPOCH),
-        "account": {"id": account_id},
+        "account": account_summary(acc),
         "project": project_summary(proj),
-        "environment": {"id": env["id"], "name": env["name"], "project_id": env["project_id"]},
+        "environment": environment_summary(env, account_id),
         "fusion_readiness": None,
         "schedule": {
             "cron": j.cron,
@@ -96,27 +104,34 @@ def _job_execution(j: JobConfig, env: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_step(run: Run, step: StepView, logs: str, *, debug: bool) -> dict[str, Any]:
-    """Render one run step.
+# status -> status_color, which the spec describes as "a status color code, in hex format"
+_STATUS_COLORS = {SUCCESS: "#1DB07F", ERROR: "#DE3B47", CANCELLED: "#8B97A6"}
+_RUNNING_COLOR = "#3B8BEB"
+
+
+def run_step(run: Run, step: StepView, now: float, *, debug: bool) -> dict[str, Any]:
+    """Render one run step (``RunStepResponse``), its console log as it reads at ``now``.
 
     :param run: The run.
     :param step: The step at this instant.
-    :param logs: Console log text so far.
+    :param now: The emulator epoch the log is rendered at.
     :param debug: Include ``debug_logs``.
     :return: The payload.
     """
-    duration = (step.end or step.start) - step.start
+    text = logs.console_log(run, step, now)
+    duration = (step.end if step.end is not None else now) - step.start
+    sid = run.step_id(step.index)
     out = {
-        "id": run.id * 100 + step.index,
+        "id": sid,
         "run_id": run.id,
         "account_id": run.account_id,
         "index": step.index,
         "name": f"Invoke dbt with `{step.command}`",
         "status": step.status,
-        "status_color": {SUCCESS: "green", ERROR: "red", CANCELLED: "grey"}.get(step.status, "blue"),
+        "status_color": _STATUS_COLORS.get(step.status, _RUNNING_COLOR),
         "status_humanized": STATUS_NAMES[step.status],
-        "logs": logs,
-        "truncated_debug_logs": logs[-5000:],
+        "logs": text,
+        "truncated_debug_logs": text[-5000:],
         "log_path": f"runs/{run.id}/steps/{step.index}/logs",
         "debug_log_path": f"runs/{run.id}/steps/{step.index}/debug_logs",
         "started_at": ts(step.start),
@@ -124,10 +139,12 @@ def run_step(run: Run, step: StepView, logs: str, *, debug: bool) -> dict[str, A
         "duration": clock(duration),
         "duration_humanized": humanize(duration),
         "created_at": ts(step.start),
-        "updated_at": ts(step.end or step.start),
+        "updated_at": ts(step.end if step.end is not None else now),
+        "run_step_command": {"run_step_id": sid, "dbt_command": step.command},
+        "run_step_invocation": {"run_step_id": sid, "run_id": run.id},
     }
     if debug:
-        out["debug_logs"] = logs
+        out["debug_logs"] = text
     return out
 
 
@@ -164,7 +181,7 @@ def run(state: State, r: Run, related: set[str]) -> dict[str, Any]:
             out["audit"] = None
         if "run_steps" in related:
             debug = "debug_logs" in related
-            out["run_steps"] = [run_step(r, s, logs.console_log(r, s), debug=debug) for s in steps]
+            out["run_steps"] = [run_step(r, s, now, debug=debug) for s in steps]
         return out
 
 
@@ -228,7 +245,13 @@ def _run_nested(state: State, r: Run, related: set[str]) -> dict[str, Any]:
     env = state.environments[r.environment_id]
     return {
         "trigger": dict(r.trigger) if "trigger" in related else None,
-        "job": job(state.jobs[r.job_id], r.account_id, state.projects[r.project_id], env, internal=True)
+        "job": job(
+            state.jobs[r.job_id],
+            state.accounts[r.account_id],
+            state.projects[r.project_id],
+            env,
+            internal=True,
+        )
         if "job" in related
         else None,
         "environment": environment(env, r.account_id, None, state.adapter)

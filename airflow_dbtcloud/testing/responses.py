@@ -139,10 +139,28 @@ def as_list(query: MultiMapping[str], name: str) -> list[str]:
                 raise Invalid(f"{name}: Enter a valid list.") from None
             if not isinstance(values, list):
                 raise Invalid(f"{name}: Enter a valid list.")
-            out.extend(str(v) for v in values)
+            # clients also send one comma-separated item in a list (['run_steps,job']): split it too
+            out.extend(part.strip() for v in values for part in str(v).split(",") if part.strip())
         else:
             out.extend(v.strip() for v in raw.split(",") if v.strip())
     return out
+
+
+def related_names(query: MultiMapping[str], allowed: set[str]) -> set[str]:
+    """Read ``include_related`` and check every name is one the route accepts.
+
+    :param query: The query string.
+    :param allowed: The names the route accepts.
+    :return: The names asked for.
+    :raises Invalid: For a name the route does not accept, as the API answers it (400).
+    """
+    related = set(as_list(query, "include_related"))
+    bad = sorted(related - allowed)
+    if bad:
+        raise Invalid(
+            f"include_related: Select a valid choice. {bad[0]} is not one of the available choices."
+        )
+    return related
 
 
 def paginate(

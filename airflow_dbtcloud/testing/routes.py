@@ -14,6 +14,7 @@ from aiohttp import web
 
 from airflow_dbtcloud.testing import artifact_handlers as a
 from airflow_dbtcloud.testing import handlers as h
+from airflow_dbtcloud.testing import run_handlers as r
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -57,13 +58,14 @@ API_ROUTES: tuple[Route, ...] = (
     Route("rerun", "POST", _V2 + "/jobs/{job_id}/rerun/", h.rerun, creates_run=True),
     Route("retry_run", "POST", _V2 + "/runs/{run_id}/retry/", h.retry_run, creates_run=True),
     Route("get_retry_details", "GET", _V2 + "/runs/{run_id}/retry/", h.get_retry_details),
-    Route("list_runs", "GET", _V2 + "/runs/", h.list_runs),
+    Route("list_runs", "GET", _V2 + "/runs/", r.list_runs),
     Route("get_run", "GET", _V2 + "/runs/{run_id}/", h.get_run),
     Route("cancel_run", "POST", _V2 + "/runs/{run_id}/cancel/", h.cancel_run),
     Route("list_artifacts", "GET", _V2 + "/runs/{run_id}/artifacts/", a.list_artifacts),
     Route("get_artifact", "GET", _V2 + "/runs/{run_id}/artifacts/{path:.+}", a.get_artifact),
     Route("get_job_artifact", "GET", _V2 + "/jobs/{job_id}/artifacts/{path:.+}", a.get_job_artifact),
     Route("get_connection", "GET", _V3 + "/connections/{connection_id}/", h.get_connection),
+    Route("get_step", "GET", _V2 + "/steps/{step_id}/", r.get_step),
 )
 FAULT_ROUTES: tuple[str, ...] = tuple(r.name for r in API_ROUTES if r.faultable)
 CREATING_ROUTES: tuple[str, ...] = tuple(r.name for r in API_ROUTES if r.creates_run)

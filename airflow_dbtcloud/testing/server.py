@@ -20,6 +20,7 @@ from airflow_dbtcloud.testing.app import build_app
 from airflow_dbtcloud.testing.config import EmulatorConfig
 from airflow_dbtcloud.testing.faults import Fault, FaultSet
 from airflow_dbtcloud.testing.hub import Hub
+from airflow_dbtcloud.testing.origins import DEFAULT_PERSON
 from airflow_dbtcloud.testing.routes import CREATING_ROUTES, FAULT_ROUTES
 from airflow_dbtcloud.testing.state import State
 
@@ -202,6 +203,45 @@ class Emulator:
         """
         self._state.complete(self._state.runs[run_id], status)
 
+    def start_run(
+        self,
+        job_id: int,
+        source: str = "scheduler",
+        cause: str | None = None,
+        git_branch: str | None = None,
+        git_sha: str | None = None,
+        pull_request_id: int | None = None,
+        person: str = DEFAULT_PERSON,
+    ) -> int:
+        """Start a run the way dbt Cloud's scheduler, a pull request, a person or another client does.
+
+        The run follows the job's script like any other; its ``trigger`` carries the ``cause`` and
+        ``cause_category`` its source writes (see ``docs/emulator.md``). It does not count in
+        :meth:`runs_created`, which counts the runs API clients created.
+
+        :param job_id: The job to run.
+        :param source: ``scheduler`` (cause_category ``scheduled``), ``ci`` (``ci``, from a GitHub pull
+            request), ``person`` (``ui``) or ``api``.
+        :param cause: The cause text, replacing the source's default.
+        :param git_branch: Branch checked out (a CI run's default: ``pr-<pull request id>``).
+        :param git_sha: Commit checked out (a CI run's default: derived from the pull request).
+        :param pull_request_id: The pull request of a ``ci`` run (default 1).
+        :param person: Email of the person who clicked "Run now" (``person`` only).
+        :return: The new run's id.
+        :raises KeyError: For an unknown job.
+        :raises ValueError: For a deleted job, an unknown source or a bad value.
+        """
+        run = self._state.start_run(
+            job_id,
+            source,
+            cause=cause,
+            git_branch=git_branch,
+            git_sha=git_sha,
+            pull_request_id=pull_request_id,
+            person=person,
+        )
+        return run.id
+
     def fail_next_run(
         self, job_id: int, failing_nodes: list[str] | None = None, warning_nodes: list[str] | None = None
     ) -> None:
@@ -328,7 +368,7 @@ class Emulator:
         return list(self._hub.journal)
 
     def runs_created(self, job_id: int | None = None) -> int:
-        """Runs created so far (by trigger, rerun or retry).
+        """Runs API clients created so far (by trigger, rerun or retry; not :meth:`start_run`'s).
 
         :param job_id: Only this job's runs; None for all.
         :return: The count.

@@ -13,7 +13,17 @@ from typing import Any
 from airflow_dbtcloud.testing.adapters import get_adapter
 from airflow_dbtcloud.testing.config import OUTCOMES, EmulatorConfig, JobConfig
 from airflow_dbtcloud.testing.errors import Invalid, NotFound
-from airflow_dbtcloud.testing.lifecycle import ERROR, FINAL, SUCCESS, Clock, Run, StepView, status_code
+from airflow_dbtcloud.testing.lifecycle import (
+    ERROR,
+    FINAL,
+    STEP_IDS_PER_RUN,
+    SUCCESS,
+    Clock,
+    Run,
+    StepView,
+    status_code,
+)
+from airflow_dbtcloud.testing.origins import trigger_fields
 from airflow_dbtcloud.testing.project import project_for
 from airflow_dbtcloud.testing.timefmt import ts
 
@@ -143,6 +153,7 @@ class State:
         commands: list[str] | None = None,
         node_filter: set[str] | None = None,
         origin: Run | None = None,
+        counted: bool = True,
     ) -> Run:
         """Create a run of ``job`` following the job's script (and a pending :meth:`fail_next_run`).
 
@@ -151,7 +162,9 @@ class State:
         :param commands: Step commands (default: the job's steps or ``steps_override``).
         :param node_filter: Nodes the first step re-executes (reruns from failure).
         :param origin: The run this one retries: its project and adapter are kept.
+        :param counted: Count the run in :attr:`runs_created_by_job` (runs an API client created).
         :return: The new run.
+        :raises Invalid: When the run would have more steps than step ids allow (99).
         """
         with self.lock:
             run_id = self._next_run_id
@@ -164,6 +177,8 @@ class State:
                 else trigger["generate_docs_override"]
             )
             steps = list(commands) if commands is not None else _job_steps(job, trigger, generate_docs)
+            if len(steps) > MAX_STEPS:
+                raise Invalid(f"steps_override: Ensure this field has no more than {MAX_STEPS} elements.")
             project = origin.project if origin is not None else self.project
             outcome, failing = job.outcome, job.failing_nodes
             if job.id in self.fail_next:
@@ -193,8 +208,31 @@ class State:
                 timeout=float(trigger.get("timeout_seconds_override") or 0),
             )
             self.runs[run_id] = run
-            self.runs_created_by_job[job.id] = self.runs_created_by_job.get(job.id, 0) + 1
+            if counted:
+                self.runs_created_by_job[job.id] = self.runs_created_by_job.get(job.id, 0) + 1
             return run
+
+    def start_run(self, job_id: int, source: str, **fields: Any) -> Run:
+        """Start a run the way dbt Cloud itself, a pull request or a person does, outside the Admin API.
+
+        The run is not counted in :attr:`runs_created_by_job`, which counts what API clients created.
+
+        :param job_id: The job to run.
+        :param source: ``scheduler``, ``ci``, ``person`` or ``api`` (see :mod:`origins`).
+        :param fields: ``cause``, ``git_branch``, ``git_sha``, ``pull_request_id``, ``person`` (None: the
+            source's default).
+        :return: The new run.
+        :raises KeyError: For an unknown job.
+        :raises ValueError: For a deleted job, an unknown source or a bad field.
+        """
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None:
+                raise KeyError(f"unknown job {job_id}")
+            if job.state != 1:
+                raise ValueError(f"job {job_id} has been deleted and cannot be run")
+            given = {k: v for k, v in fields.items() if v is not None}
+            return self.create_run(job, trigger_fields(job_id, source, **given), counted=False)
 
     def retry(self, run: Run, cause_category: str = "rerun") -> Run:
         """Start a run re-executing ``run``'s failed step from the failed and skipped nodes.
@@ -292,6 +330,7 @@ _OVERRIDES = (
     "steps_override",
 )
 TRIGGER_FIELDS = ("cause", *_OVERRIDES)
+MAX_STEPS = STEP_IDS_PER_RUN - 1  # so that step ids stay unique across runs
 
 
 def _job_steps(job: JobConfig, trigger: dict[str, Any], generate_docs: bool) -> list[str]:

@@ -18,12 +18,10 @@ from typing import Any
 import jsonschema
 import pytest
 from emulator_client import Client
+from openapi_check import REFERENCE
 
 from airflow_dbtcloud.testing import Emulator
 
-REFERENCE = Path(
-    os.environ.get("DBT_CLOUD_REFERENCE", Path(__file__).resolve().parents[3] / "shared" / "reference")
-)
 ARTIFACT_SCHEMAS = Path(os.environ.get("DBT_ARTIFACT_SCHEMAS", REFERENCE / "artifact-schemas"))
 OPENAPI_V3 = REFERENCE / "openapi" / "dbt-cloud-v3.yaml"
 _REDUCED = json.loads((Path(__file__).parents[1] / "data" / "emulator" / "artifact_schemas.json").read_text())

@@ -31,6 +31,7 @@ def test_fault_route_names_stay_as_published() -> None:
         "get_artifact",
         "get_job_artifact",
         "get_connection",
+        "get_step",
     )
     assert CREATING_ROUTES == ("trigger_run", "rerun", "retry_run")
 
