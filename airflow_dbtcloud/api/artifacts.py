@@ -8,7 +8,15 @@ from urllib.parse import quote
 from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Batch, Flow, encode_params, single
 from airflow_dbtcloud.api.paths import v2
 
-__all__ = ["artifact_request", "download_artifact", "get_artifact", "get_artifacts", "list_artifacts"]
+__all__ = [
+    "artifact_request",
+    "download_artifact",
+    "get_artifact",
+    "get_artifacts",
+    "get_job_artifact",
+    "job_artifact_request",
+    "list_artifacts",
+]
 
 
 def artifact_request(
@@ -30,11 +38,7 @@ def artifact_request(
     :param destination: Where the async path streams the body to, if anywhere.
     :param stream: Leave the body unread for the caller to stream (sync path).
     """
-    parts: tuple[object, ...] = ("runs", run_id, "artifacts")
-    url = v2(account_id, *parts)
-    if path is not None:
-        # Artifact paths keep their slashes (compiled/<project>/<model>.sql) and have no trailing one.
-        url += "/".join(quote(segment, safe="") for segment in path.strip("/").split("/") if segment)
+    url = _artifact_url(v2(account_id, "runs", run_id, "artifacts"), path)
     what = f"artifact {path!r} of run {run_id}" if path else f"artifacts of run {run_id}"
     step_text = f" step {step}" if step is not None else ""
     return ApiRequest(
@@ -45,6 +49,46 @@ def artifact_request(
         destination=destination,
         stream=stream,
     )
+
+
+def _artifact_url(base: str, path: str | None) -> str:
+    """Append an artifact path to an artifacts URL, keeping its slashes (``compiled/<project>/x.sql``)."""
+    if path is None:
+        return base
+    return base + "/".join(quote(segment, safe="") for segment in path.strip("/").split("/") if segment)
+
+
+def job_artifact_request(
+    account_id: int, job_id: int, path: str, *, destination: Any = None, stream: bool = False
+) -> ApiRequest:
+    """
+    Describe a request for one artifact of a job's latest run that has it.
+
+    :param account_id: The account.
+    :param job_id: The job.
+    :param path: Path under ``target/``.
+    :param destination: Where the async path streams the body to, if anywhere.
+    :param stream: Leave the body unread for the caller to stream (sync path).
+    """
+    return ApiRequest(
+        "GET",
+        _artifact_url(v2(account_id, "jobs", job_id, "artifacts"), path),
+        resource=f"artifact {path!r} of the latest run of job {job_id} in account {account_id}",
+        destination=destination,
+        stream=stream,
+    )
+
+
+def get_job_artifact(account_id: int, job_id: int, path: str, stream: bool = False) -> Flow[ApiResponse]:
+    """
+    Fetch one artifact of a job's latest run that has it.
+
+    :param account_id: The account.
+    :param job_id: The job.
+    :param path: Path under ``target/``, e.g. ``manifest.json``.
+    :param stream: Leave the body unread (sync path).
+    """
+    return (yield from single(job_artifact_request(account_id, job_id, path, stream=stream)))
 
 
 def list_artifacts(account_id: int, run_id: int, step: int | None = None) -> Flow[ApiResponse]:

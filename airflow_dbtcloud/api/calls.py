@@ -18,7 +18,7 @@ from requests import Response
 
 from airflow_dbtcloud._transport.errors import DbtCloudPayloadError
 from airflow_dbtcloud._transport.flow import adrive, drive
-from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.api.run_state import RunState, StepState
 
 __all__ = [
     "Call",
@@ -27,6 +27,7 @@ __all__ = [
     "amake_call",
     "drive_calls",
     "get_run",
+    "get_step",
     "list_runs",
     "make_call",
     "retry_run",
@@ -109,6 +110,33 @@ def get_run(run_id: int, account_id: int | None, include_related: Sequence[str] 
     """
     kwargs = {"run_id": run_id, "account_id": account_id, "include_related": list(include_related) or None}
     return Call("get_job_run", kwargs, _response_run, "get_job_details", run_from_body)
+
+
+def _step_from_body(body: Any) -> StepState:
+    data = _data(body)
+    if not isinstance(data, Mapping):
+        raise DbtCloudPayloadError(f"expected a run step object, got {str(data)[:200]!r}")
+    return StepState.from_payload(data)  # type: ignore[arg-type]
+
+
+def _response_step(response: Any) -> StepState:
+    return _step_from_body(response.json())
+
+
+def get_step(step_id: int, account_id: int | None) -> Call[StepState]:
+    """Describe fetching one run step with its log (``get_run_step``; async ``aget_run_step``).
+
+    :param step_id: The step's id.
+    :param account_id: The account; None uses the connection's.
+    """
+    kwargs = {"step_id": step_id, "account_id": account_id}
+    return Call(
+        "get_run_step",
+        kwargs,
+        lambda response: _step_from_body(response.json()),
+        "aget_run_step",
+        _step_from_body,
+    )
 
 
 def list_runs(account_id: int | None, payload: Mapping[str, Any]) -> Call[list[RunState]]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow_dbtcloud._transport.errors import DbtCloudConfigError
 
-__all__ = ["optional_id", "require_id"]
+__all__ = ["optional_id", "require_id", "seconds_or_none"]
 
 
 def require_id(name: str, value: Any) -> int:
@@ -32,3 +33,20 @@ def optional_id(name: str, value: Any) -> int | None:
     :raises DbtCloudConfigError: When the value is neither None nor a positive integer.
     """
     return None if value is None else require_id(name, value)
+
+
+def seconds_or_none(name: str, value: Any) -> float | None:
+    """Return a duration in seconds (from a number or a ``timedelta``), or None; refuse anything else.
+
+    :param name: The parameter's name, e.g. ``"expected_duration"``.
+    :param value: What the user passed.
+    :raises DbtCloudConfigError: When the value is not a positive duration.
+    """
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        raise DbtCloudConfigError(
+            f"{name} must be a positive number of seconds or a timedelta, got {value!r}"
+        )
+    return float(seconds)

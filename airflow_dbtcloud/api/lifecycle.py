@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -27,6 +28,7 @@ from airflow_dbtcloud.api.runs import related
 from airflow_dbtcloud.api.status import DbtCloudJobRunStatus
 
 __all__ = [
+    "MARKER_PATTERN",
     "MARKER_SEARCH_DEPTH",
     "START_ATTEMPTS",
     "Decision",
@@ -37,6 +39,7 @@ __all__ = [
     "marker_for",
     "obtain_run",
     "reason_room",
+    "split_marker",
 ]
 
 #: How many of a job's newest runs are searched for a task's marker.
@@ -58,6 +61,23 @@ class LogLike(Protocol):
     def info(self, msg: Any, /, *args: Any) -> Any: ...
 
     def warning(self, msg: Any, /, *args: Any) -> Any: ...
+
+
+#: A marker as :func:`marker_for` writes it, at the end of a cause.
+MARKER_PATTERN = re.compile(r"\s*\[airflow:[0-9a-f]{16}\]\s*$")
+
+
+def split_marker(cause: str | None) -> tuple[str, str | None]:
+    """Split a run's cause into the reason and the marker this provider appended, if any.
+
+    :param cause: The run's ``trigger.cause``.
+    :return: ``(reason, marker)``; the marker is None for a run this provider did not start.
+    """
+    text = cause or ""
+    found = MARKER_PATTERN.search(text)
+    if found is None:
+        return text, None
+    return text[: found.start()], found.group().strip()
 
 
 def marker_for(

@@ -40,6 +40,7 @@ class StepState:
     :param status_humanized: dbt Cloud's word for the status, e.g. "Error".
     :param duration: How long the step took, as dbt Cloud words it.
     :param logs: The step's log text (empty when not fetched).
+    :param id: The step's id (for ``/steps/{id}/``), when the payload gives it.
     """
 
     index: int
@@ -48,6 +49,12 @@ class StepState:
     status_humanized: str | None = None
     duration: str | None = None
     logs: str = ""
+    id: int | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the step has ended (success, error or cancelled)."""
+        return self.status is not None and classify(self.status) != "pending"
 
     @property
     def failed(self) -> bool:
@@ -69,6 +76,7 @@ class StepState:
             status_humanized=_text(step.get("status_humanized")),
             duration=_text(step.get("duration_humanized") or step.get("duration")),
             logs=str(step.get("logs") or ""),
+            id=_int(step.get("id"), "step id"),
         )
 
 
@@ -94,6 +102,7 @@ class RunState:
     :param can_retry: Whether dbt Cloud allows retrying this run from its point of failure.
     :param retry_not_supported_reason: Why it cannot be retried, when it cannot.
     :param artifacts_saved: Whether the run saved artifacts (``run_results.json`` and others).
+    :param has_docs_generated: Whether the run generated docs (``catalog.json``).
     :param git_branch: The branch the run checked out.
     :param git_sha: The commit the run checked out.
     :param created_at: When the run was created (ISO 8601 text).
@@ -118,6 +127,7 @@ class RunState:
     can_retry: bool | None = None
     retry_not_supported_reason: str | None = None
     artifacts_saved: bool = False
+    has_docs_generated: bool = False
     git_branch: str | None = None
     git_sha: str | None = None
     created_at: str | None = None
@@ -164,6 +174,7 @@ class RunState:
             can_retry=payload.get("can_retry") if isinstance(payload.get("can_retry"), bool) else None,
             retry_not_supported_reason=_text(payload.get("retry_not_supported_reason")),
             artifacts_saved=payload.get("artifacts_saved") is True,
+            has_docs_generated=payload.get("has_docs_generated") is True,
             git_branch=_text(payload.get("git_branch")),
             git_sha=_text(payload.get("git_sha")),
             created_at=_text(payload.get("created_at")),

@@ -17,7 +17,7 @@ from airflow_dbtcloud._transport.request import (
 )
 from airflow_dbtcloud.api.paths import v2
 
-__all__ = ["cancel_run", "get_run", "get_runs", "list_runs", "related", "retry_run"]
+__all__ = ["cancel_run", "get_run", "get_runs", "get_step", "list_runs", "related", "retry_run"]
 
 
 def related(include_related: Iterable[str] | None) -> dict[str, ParamValue]:
@@ -121,3 +121,16 @@ def retry_run(account_id: int, run_id: int) -> Flow[ApiResponse]:
             ApiRequest("POST", path, starts_run=True, resource=_run_resource(account_id, run_id))
         )
     )
+
+
+def get_step(account_id: int, step_id: int) -> Flow[ApiResponse]:
+    """
+    Get one step of a run, with its log as it stands (``/steps/{id}/``): the source of live progress.
+
+    :param account_id: The account.
+    :param step_id: The step's id (from a run's ``run_steps``).
+    """
+    request = ApiRequest(
+        "GET", v2(account_id, "steps", step_id), resource=f"step {step_id} in account {account_id}"
+    )
+    return (yield from single(request))

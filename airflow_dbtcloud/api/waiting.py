@@ -30,6 +30,7 @@ __all__ = [
     "WaitStep",
     "Waiter",
     "deadlines",
+    "transient_pause",
     "validate_execute_complete_event",
 ]
 
@@ -180,6 +181,20 @@ class WaitStep:
     warning: str | None = None
 
 
+def transient_pause(poll_interval: float, errors_in_a_row: int, exc: BaseException) -> float:
+    """How long to pause after the ``errors_in_a_row``-th transient error in a row, in seconds.
+
+    The pause doubles from the poll interval (at least 1 s) up to :data:`MAX_BACKOFF_SECONDS`, and is
+    never shorter than the ``Retry-After`` dbt Cloud sent.
+
+    :param poll_interval: The normal pause between polls.
+    :param errors_in_a_row: How many transient errors came in a row, this one included (from 1).
+    :param exc: The error.
+    """
+    pause = min(max(poll_interval, 1.0) * 2.0 ** (errors_in_a_row - 1), MAX_BACKOFF_SECONDS)
+    return float(max(pause, float(getattr(exc, "retry_after", None) or 0.0)))
+
+
 def deadlines(timeout: float, execution_timeout: float | None, now: float) -> tuple[float, float | None]:
     """Turn a wait's relative limits into absolute deadlines.
 
@@ -208,6 +223,8 @@ class Waiter:
         wait as ``api_error``.
     :param clock: The clock the deadlines are on (``time.time`` for epoch deadlines).
     :param heartbeat: Seconds between progress lines while the status stays the same.
+    :param expected_duration: Seconds the run is expected to take at most; the first poll after that
+        warns, once.
     """
 
     run_id: int
@@ -218,7 +235,9 @@ class Waiter:
     error_budget: int = DEFAULT_ERROR_BUDGET
     clock: Callable[[], float] = time.time
     heartbeat: float = HEARTBEAT_SECONDS
+    expected_duration: float | None = None
     started: float = field(init=False)
+    _warned_long: bool = field(default=False, init=False)
     last_status: int | None = field(default=None, init=False)
     errors_in_a_row: int = field(default=0, init=False)
     _last_note: float = field(init=False)
@@ -245,12 +264,22 @@ class Waiter:
             return WaitStep(WaitOutcome("reached", self.run_id, status))
         if outcome != "pending":
             return WaitStep(WaitOutcome("ended", self.run_id, status))
-        note = None
+        note = warning = None
         now = self.clock()
         if changed or now - self._last_note >= self.heartbeat:
             self._last_note = now
             note = f"Job run {self.run_id} is {status_name(status)} after {self.elapsed():.0f}s."
-        return self._keep_waiting(self.poll_interval, note=note)
+        if (
+            self.expected_duration is not None
+            and not self._warned_long
+            and self.elapsed() > self.expected_duration
+        ):
+            self._warned_long = True
+            warning = (
+                f"Job run {self.run_id} has taken {self.elapsed():.0f}s, longer than the expected "
+                f"{self.expected_duration:.0f}s; still waiting."
+            )
+        return self._keep_waiting(self.poll_interval, note=note, warning=warning)
 
     def after_error(self, exc: BaseException) -> WaitStep:
         """Decide what follows a failed poll.
@@ -272,8 +301,7 @@ class Waiter:
                 f"row; the last was {why}"
             )
             return WaitStep(WaitOutcome("gave_up", self.run_id, self.last_status, detail))
-        pause = min(max(self.poll_interval, 1.0) * 2 ** (self.errors_in_a_row - 1), MAX_BACKOFF_SECONDS)
-        pause = max(pause, float(getattr(exc, "retry_after", None) or 0.0))
+        pause = transient_pause(self.poll_interval, self.errors_in_a_row, exc)
         return self._keep_waiting(
             pause,
             warning=(

@@ -49,7 +49,7 @@ from airflow_dbtcloud._transport.errors import (
     DbtCloudServerError,
     DbtCloudTransportError,
 )
-from airflow_dbtcloud._transport.request import Flow, auth_value, default_headers
+from airflow_dbtcloud._transport.request import ApiRequest, Flow, auth_value, default_headers
 from airflow_dbtcloud._transport.retry import is_transient_error
 from airflow_dbtcloud._transport.sync import RequestsExecutor, copy_body, new_session
 from airflow_dbtcloud.api import accounts, calls, jobs, projects, runs
@@ -57,6 +57,7 @@ from airflow_dbtcloud.api import artifacts as artifact_files
 from airflow_dbtcloud.api.asset_uris import Warehouse
 from airflow_dbtcloud.api.failures import FailedNode, FailureReport, failed_nodes, failed_steps
 from airflow_dbtcloud.api.jobs import CAUSE_MAX_LENGTH, DbtCloudResourceLookupError, exactly_one
+from airflow_dbtcloud.api.progress import RunProgress
 from airflow_dbtcloud.api.run_artifacts import (
     DBT_STEP_PREFIX,
     ManifestFacts,
@@ -279,10 +280,12 @@ class DbtCloudHook(HttpHook):
         retry_limit: int | None = None,
         retry_delay: float | None = None,
         retry_args: dict[str, Any] | None = None,
+        log_progress: bool = True,
     ) -> None:
         super().__init__(auth_type=TokenAuth)
         if retry_limit is not None and retry_limit < 1:
             raise ValueError("Retry limit must be greater than or equal to 1")
+        self.log_progress = log_progress
         self.dbt_cloud_conn_id = dbt_cloud_conn_id
         self.timeout_seconds = timeout_seconds
         self.retry_limit = retry_limit
@@ -490,6 +493,28 @@ class DbtCloudHook(HttpHook):
         flow = artifact_files.get_artifacts(cast("int", account_id), run_id, list(artifacts), step)
         responses = await self._arun(flow)
         return {path: (r.body if r.body is not None else r.text) for path, r in responses.items()}
+
+    @provide_account_id
+    async def aget_run_step(self, step_id: int, account_id: int | None = None) -> Any:
+        """
+        Fetch one run step with its log as it stands; the async twin of :meth:`get_run_step`.
+
+        :param step_id: The step's id (from a run's ``run_steps``).
+        :param account_id: The account; None uses the connection's login.
+        :return: The decoded response body (``{"status": ..., "data": <step>}``).
+        """
+        return (await self._arun(runs.get_step(cast("int", account_id), step_id))).body
+
+    @provide_account_id
+    async def aget_job(self, job_id: int, account_id: int | None = None) -> Any:
+        """
+        Fetch one job definition; the async twin of :meth:`get_job`.
+
+        :param job_id: The job.
+        :param account_id: The account; None uses the connection's login.
+        :return: The decoded response body (``{"status": ..., "data": <job>}``).
+        """
+        return (await self._arun(jobs.get_job(cast("int", account_id), job_id))).body
 
     @provide_account_id
     async def aget_job_runs(
@@ -802,6 +827,17 @@ class DbtCloudHook(HttpHook):
         return _response(self._run(runs.get_runs(cast("int", account_id), payload)))
 
     @fallback_to_default_account
+    def get_run_step(self, step_id: int, account_id: int | None = None) -> Response:
+        """
+        Fetch one step of a run with its log as it stands (``/steps/{id}/``), for progress while it runs.
+
+        :param step_id: The step's id (from a run's ``run_steps``).
+        :param account_id: The account; None uses the connection's login.
+        :return: The response.
+        """
+        return _response(self._run(runs.get_step(cast("int", account_id), step_id)))
+
+    @fallback_to_default_account
     def get_job_run(
         self, run_id: int, account_id: int | None = None, include_related: list[str] | None = None
     ) -> Response:
@@ -996,6 +1032,61 @@ class DbtCloudHook(HttpHook):
         self.log.error("%s", report.render())
         return report
 
+    def live_progress(
+        self, run_id: int, account_id: int | None = None, *, asynchronous: bool = False
+    ) -> RunProgress | None:
+        """Start following a run's live progress, for a wait that logs it (see ``api/progress.py``).
+
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
+        :param asynchronous: Whether the wait runs on an event loop (it then calls the async twins).
+        :return: A tracker, or None when progress is off (``log_progress=False``) or a test double or a
+            subclass stands in for a method it would call (the double controls the wait, so progress
+            must not call past it).
+        """
+        methods = _ASYNC_PROGRESS_METHODS if asynchronous else _SYNC_PROGRESS_METHODS
+        if not self.log_progress or any(_replaced(self, name) for name in methods):
+            return None
+        return RunProgress(run_id, account_id)
+
+    def report_progress(self, progress: RunProgress) -> RunProgress | None:
+        """Make one poll's progress call and log the lines it gives (a wait calls this once per poll).
+
+        :param progress: The tracker :meth:`live_progress` returned.
+        :return: The tracker to use on the next poll, or None when progress stopped for this wait (an
+            error that asking again would not fix; a transient one is skipped).
+        """
+        call: calls.Call[Any] = progress.next_call()
+        try:
+            answer = calls.make_call(call, self)
+        except DbtCloudError as exc:
+            return self._progress_failed(progress, exc)
+        return self._progress_read(progress, answer)
+
+    async def areport_progress(self, progress: RunProgress) -> RunProgress | None:
+        """Like :meth:`report_progress`, through the async twins, for a wait on an event loop.
+
+        :param progress: The tracker :meth:`live_progress` returned with ``asynchronous=True``.
+        :return: The tracker to use on the next poll, or None when progress stopped for this wait.
+        """
+        call: calls.Call[Any] = progress.next_call()
+        try:
+            answer = await calls.amake_call(call, self)
+        except DbtCloudError as exc:
+            return self._progress_failed(progress, exc)
+        return self._progress_read(progress, answer)
+
+    def _progress_read(self, progress: RunProgress, answer: Any) -> RunProgress:
+        for line in progress.read(answer):
+            self.log.info("%s", line)
+        return progress
+
+    def _progress_failed(self, progress: RunProgress, exc: DbtCloudError) -> RunProgress | None:
+        if progress.survives(exc):
+            return progress
+        self.log.info("No live progress for job run %s from here on: %s", progress.run_id, exc)
+        return None
+
     def wait_for_job_run_status(
         self,
         run_id: int,
@@ -1005,12 +1096,15 @@ class DbtCloudHook(HttpHook):
         timeout: int = 60 * 60 * 24 * 7,
         *,
         error_budget: int = DEFAULT_ERROR_BUDGET,
+        expected_duration: float | None = None,
     ) -> bool:
         """
         Poll a run until it reaches one of the expected statuses.
 
-        Status changes, and a line every ten minutes, go to the log at INFO. Transient API errors are
-        waited out (backing off) until ``error_budget`` of them came in a row.
+        Status changes, and a line every ten minutes, go to the log at INFO, and so does the run's live
+        progress (the step it is in, each node as dbt reports it done: one more request per poll; off
+        with ``log_progress=False``). Transient API errors are waited out (backing off) until
+        ``error_budget`` of them came in a row.
 
         :param run_id: The run.
         :param account_id: The account; None uses the connection's login.
@@ -1018,6 +1112,8 @@ class DbtCloudHook(HttpHook):
         :param check_interval: The pause between polls, in seconds.
         :param timeout: How long to wait, in seconds.
         :param error_budget: How many transient API errors in a row the wait survives.
+        :param expected_duration: Seconds the run is expected to take at most; a warning is logged once
+            when the wait lasts longer.
         :return: ``True`` once the run reaches one of ``expected_statuses``.
         :raises DbtCloudJobRunFailedError: When the run ends in another status; the failure report is
             logged and included in the message.
@@ -1028,21 +1124,34 @@ class DbtCloudHook(HttpHook):
         DbtCloudJobRunStatus.check_is_valid(expected)
         end = time.monotonic() + timeout
         waiter = Waiter(
-            run_id, check_interval, end, expected=expected, error_budget=error_budget, clock=time.monotonic
+            run_id,
+            check_interval,
+            end,
+            expected=expected,
+            error_budget=error_budget,
+            clock=time.monotonic,
+            expected_duration=expected_duration,
         )
+        progress = self.live_progress(run_id, account_id)
         while True:
             try:
                 step = waiter.after_status(self.get_job_run_status(run_id=run_id, account_id=account_id))
+                answered = True
             except DbtCloudError as exc:
                 step = waiter.after_error(exc)
                 if step.outcome is not None:
                     raise
+                answered = False
             if step.outcome is not None:
+                if progress is not None and step.outcome.end in ("reached", "ended"):
+                    self.report_progress(progress)  # the nodes that finished since the last poll
                 break
             if step.note:
                 self.log.info("%s", step.note)
             if step.warning:
                 self.log.warning("%s", step.warning)
+            if progress is not None and answered:
+                progress = self.report_progress(progress)
             time.sleep(step.pause)
         if step.outcome.end == "reached":
             return True
@@ -1119,13 +1228,60 @@ class DbtCloudHook(HttpHook):
         :param step: The step index (from 1); None for the last step.
         :return: ``destination``.
         """
-        client = self._sync_client()
         # Describes the download for the retry policy and its messages; the account is passed on as given.
         account = account_id if account_id is not None else self.default_account_id()
-        request = artifact_files.artifact_request(account, run_id, path, step)
+        return self._stream_to(
+            artifact_files.artifact_request(account, run_id, path, step),
+            lambda: self.get_job_run_artifact(run_id=run_id, path=path, account_id=account_id, step=step),
+            path,
+            destination,
+        )
+
+    @fallback_to_default_account
+    def get_job_latest_artifact(self, job_id: int, path: str, account_id: int | None = None) -> Response:
+        """
+        Fetch one artifact file of a job's latest run that saved it (``/jobs/{id}/artifacts/{path}``).
+
+        For when the run id is not known, such as a job dbt Cloud's own scheduler runs. The body is not
+        read until the caller reads it, as with :meth:`get_job_run_artifact`.
+
+        :param job_id: The job.
+        :param path: The file's path under ``target/``, e.g. ``manifest.json``.
+        :param account_id: The account; None uses the connection's login.
+        :return: The response.
+        """
+        flow = artifact_files.get_job_artifact(cast("int", account_id), job_id, path, stream=True)
+        return _response(self._run(flow))
+
+    def download_job_latest_artifact(
+        self, job_id: int, path: str, destination: Any, account_id: int | None = None
+    ) -> Any:
+        """
+        Stream an artifact of a job's latest run (through :meth:`get_job_latest_artifact`) to storage.
+
+        As :meth:`download_job_run_artifact`: bounded memory, whole or nothing, a body cut short fetched
+        again.
+
+        :param job_id: The job.
+        :param path: Path under ``target/``, e.g. ``manifest.json``.
+        :param destination: A local path or an ``ObjectStoragePath``.
+        :param account_id: The account; None uses the connection's login.
+        :return: ``destination``.
+        """
+        account = account_id if account_id is not None else self.default_account_id()
+        return self._stream_to(
+            artifact_files.job_artifact_request(account, job_id, path),
+            lambda: self.get_job_latest_artifact(job_id=job_id, path=path, account_id=account_id),
+            path,
+            destination,
+        )
+
+    def _stream_to(self, request: ApiRequest, fetch: Callable[[], Any], path: str, destination: Any) -> Any:
+        """Write what ``fetch`` answers to ``destination``, fetching again when the body is cut short."""
+        client = self._sync_client()
 
         def attempt() -> None:
-            response = self.get_job_run_artifact(run_id=run_id, path=path, account_id=account_id, step=step)
+            response = fetch()
             if isinstance(response, requests.Response):
                 copy_body(request, response, destination, client.config.chunk_size)
             else:
@@ -1163,6 +1319,18 @@ class DbtCloudHook(HttpHook):
 
 #: The hook's own ``get_job_run_artifact``, to tell when a test double or a subclass replaced it.
 _OWN_GET_JOB_RUN_ARTIFACT = DbtCloudHook.get_job_run_artifact
+#: The hook's own methods a wait's live progress uses (sync wait, then trigger), kept at import time:
+#: a test double that replaces one of them controls the wait, so progress must not call past it.
+_SYNC_PROGRESS_METHODS = ("get_job_run_status", "get_job_run", "get_run_step")
+_ASYNC_PROGRESS_METHODS = ("get_job_status", "get_job_details", "aget_run_step")
+_OWN_METHODS = {
+    name: DbtCloudHook.__dict__[name] for name in (*_SYNC_PROGRESS_METHODS, *_ASYNC_PROGRESS_METHODS)
+}
+
+
+def _replaced(hook: DbtCloudHook, name: str) -> bool:
+    """Whether a public method of ``hook`` is not this module's own (a test double, or a subclass's)."""
+    return getattr(getattr(hook, name), "__func__", None) is not _OWN_METHODS[name]
 
 
 def _body_cut_short(exc: BaseException) -> bool:

@@ -157,3 +157,15 @@ def test_a_valid_event_comes_back_unchanged():
 def test_deadlines_are_absolute():
     assert deadlines(10, None, 100.0) == (110.0, None)
     assert deadlines(10, 5, 100.0) == (110.0, 105.0)
+
+
+def test_a_run_longer_than_expected_is_warned_about_once_and_still_waited_for():
+    clock = Clock()
+    wait = waiter(clock, expected_duration=30)
+    assert wait.after_status(3).warning is None
+    clock.now += 31
+    step = wait.after_status(3)
+    assert step.warning == "Job run 5 has taken 31s, longer than the expected 30s; still waiting."
+    assert step.outcome is None
+    clock.now += 10
+    assert wait.after_status(3).warning is None, "once"

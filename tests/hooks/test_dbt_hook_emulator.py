@@ -344,3 +344,55 @@ def test_run_build_without_a_readable_project_still_lists_the_nodes(emu, hook, c
     logged = capsys.readouterr().out
     assert "Could not read the warehouse of dbt Cloud project 100" in logged
     assert emu.token not in logged
+
+
+def test_a_jobs_latest_artifact_is_the_newest_runs(emu, hook, tmp_path):
+    older = start(hook, 300, "older")["id"]
+    hook.wait_for_job_run_status(older, check_interval=0.05, timeout=30)
+    newer = start(hook, 300, "newer")["id"]
+    hook.wait_for_job_run_status(newer, check_interval=0.05, timeout=30)
+
+    target = hook.download_job_latest_artifact(300, "run_results.json", tmp_path / "latest.json")
+
+    expected = hook.get_job_run_artifact(newer, "run_results.json").json()
+    assert json.loads(target.read_text()) == expected
+    assert expected != hook.get_job_run_artifact(older, "run_results.json").json()
+
+
+def test_a_wait_logs_each_node_once_as_dbt_reports_it_one_request_per_poll(emu, hook, capsys):
+    emu.set_job_script(300, running_seconds=2.0)
+    run_id = start(hook, 300, "progress")["id"]
+    seen = len(emu.journal)
+
+    hook.wait_for_job_run_status(run_id, check_interval=0.2, timeout=30)
+
+    logged = capsys.readouterr().out
+    prefix = f"Job run {run_id}, step 1: "
+    counters = [line.split(prefix, 1)[1].split(" ", 1)[0] for line in logged.splitlines() if prefix in line]
+    assert [c for c in counters if "/" in c] == [f"{i}/18" for i in range(1, 19)], "every node once, in order"
+    assert f"Job run {run_id}, step 1/1: Invoke dbt with `dbt build`" in logged
+    calls = emu.journal[seen:]
+    status_polls = [e for e in calls if e.get("route") == "get_run" and "include_related" not in e["query"]]
+    progress = [e for e in calls if e.get("route") == "get_step" or "include_related" in e["query"]]
+    assert any(e.get("route") == "get_step" for e in progress), "the step is read through /steps/{id}/"
+    assert len(progress) <= len(status_polls), "at most one progress request per poll"
+    assert logged.count("Done. PASS=18") == 1
+    assert {e.get("route") for e in calls} <= {"get_run", "get_step"}, "never an artifact"
+
+
+def test_a_wait_without_progress_makes_one_request_per_poll(emu, monkeypatch):
+    emu.set_job_script(300, running_seconds=1.0)
+    quiet = DbtCloudHook(retry_delay=0.01, log_progress=False)
+    run_id = start(quiet, 300, "quiet")["id"]
+    seen = len(emu.journal)
+    quiet.wait_for_job_run_status(run_id, check_interval=0.2, timeout=30)
+    routes = {entry.get("route") for entry in emu.journal[seen:]}
+    assert routes == {"get_run"}
+    quiet.close()
+
+
+def test_a_patched_status_method_turns_progress_off(emu, hook):
+    with mock.patch.object(DbtCloudHook, "get_job_run_status", return_value=10):
+        seen = len(emu.journal)
+        assert hook.wait_for_job_run_status(1, check_interval=0.01, timeout=5)
+    assert emu.journal[seen:] == [], "a test double controls the wait: nothing is sent past it"
