@@ -334,8 +334,9 @@ def signature_differences(
 ) -> list[str]:
     """Ways our signature breaks calls written for theirs.
 
-    Shared parameters must have the same names, kinds, order and defaults. We may add parameters after
-    theirs if they have defaults: keyword-only ones when ``keyword_only``, else keyword-capable ones.
+    Shared parameters must have the same names, kinds, order and defaults, except that one theirs
+    requires may have a default here (a call written for theirs always passes it). We may add parameters
+    after theirs if they have defaults: keyword-only ones when ``keyword_only``, else keyword-capable ones.
     A trailing ``**kwargs`` is set aside first, so extras may sit before it.
     """
 
@@ -347,7 +348,10 @@ def signature_differences(
     (their_params, their_kwargs), (our_params, our_kwargs) = split(theirs), split(ours)
     problems = []
     for their, our in zip(their_params, our_params, strict=False):
-        if (their.name, their.kind) != (our.name, our.kind) or not _same_default(their.default, our.default):
+        required_there = their.default is inspect.Parameter.empty
+        if (their.name, their.kind) != (our.name, our.kind) or not (
+            required_there or _same_default(their.default, our.default)
+        ):
             problems.append(
                 f"official {their} ({their.kind.description}) but ours {our} ({our.kind.description})"
             )

@@ -151,3 +151,24 @@ def test_job_run_status_members_and_values_equal_official():
     theirs, ours = ref.official(case), ref.ours(case)
     assert issubclass(ours, enum.Enum)
     assert {m.name: m.value for m in ours} == {m.name: m.value for m in theirs}
+
+
+def test_the_signature_rule_allows_only_what_keeps_official_calls_working():
+    import inspect
+
+    def sig(fn):
+        return inspect.signature(fn)
+
+    def official(*, run_id, account_id=None): ...
+
+    def relaxed(*, run_id=None, account_id=None, job_id=None): ...
+
+    def other_default(*, run_id, account_id=7): ...
+
+    def renamed(*, run, account_id=None): ...
+
+    def extra_required(*, run_id, account_id=None, job_id): ...
+
+    assert ref.signature_differences(sig(official), sig(relaxed), keyword_only=True) == []
+    for broken in (other_default, renamed, extra_required):
+        assert ref.signature_differences(sig(official), sig(broken), keyword_only=True), broken.__name__

@@ -39,6 +39,9 @@ def _inside(base: str, name: str) -> str:
 class DbtCloudGetJobRunArtifactOperator(BaseOperator):
     """Download one or several artifacts of a dbt Cloud run, streamed to disk or object storage.
 
+    Give ``run_id`` for a run's artifacts, or ``job_id`` instead for the artifacts of the job's latest
+    run that saved them (a job that dbt Cloud's scheduler runs, whose run ids Airflow never sees).
+
     :param dbt_cloud_conn_id: The dbt Cloud connection id.
     :param run_id: The dbt Cloud run id.
     :param path: The artifact path relative to ``target/`` (``manifest.json``, ``run_results.json``,
@@ -46,17 +49,21 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
     :param account_id: The dbt Cloud account id; ``None`` uses the connection's.
     :param step: The step whose artifacts to fetch, starting at 1; ``None`` means the last step.
     :param output_file_name: Where to write a single artifact: a file name, local path or URI such as
-        ``s3://bucket/key.json`` or ``file:///tmp/x.json``. ``None`` gives ``<run_id>_<path>`` with ``/``
-        replaced by ``-``. Must be ``None`` when ``path`` is a list.
+        ``s3://bucket/key.json`` or ``file:///tmp/x.json``. ``None`` gives ``<run_id>_<path>`` (with
+        ``job_id``: ``job_<job_id>_latest_<path>``) with ``/`` replaced by ``-``. Must be ``None`` when
+        ``path`` is a list.
     :param hook_params: Extra arguments for :class:`~airflow_dbtcloud.hooks.dbt.DbtCloudHook`.
     :param output_dir: A local directory or object storage URI to write into; the written files must stay
         inside it. ``None`` means the working directory (as the official operator does).
+    :param job_id: Instead of ``run_id``: fetch from the job's latest run that saved the artifact
+        (``step`` does not apply).
     :return: The written location (a string), or a list of them when ``path`` is a list.
     """
 
     template_fields: Sequence[str] = (
         "dbt_cloud_conn_id",
         "run_id",
+        "job_id",
         "path",
         "account_id",
         "output_file_name",
@@ -67,18 +74,24 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
         self,
         *,
         dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
-        run_id: int,
+        run_id: int | None = None,
         path: str | list[str],
         account_id: int | None = None,
         step: int | None = None,
         output_file_name: str | None = None,
         hook_params: dict[str, Any] | None = None,
         output_dir: str | None = None,
+        job_id: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if (run_id is None) == (job_id is None):
+            raise ValueError("Give one of run_id (a run's artifacts) and job_id (the job's latest run's).")
+        if job_id is not None and step is not None:
+            raise ValueError("step applies to run_id only: job_id fetches the job's latest artifact.")
         self.dbt_cloud_conn_id = dbt_cloud_conn_id
-        self.run_id = run_id
+        self.run_id: Any = run_id
+        self.job_id: Any = job_id
         self.path = path
         self.account_id = account_id
         self.step = step
@@ -86,8 +99,12 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
         self.hook_params = hook_params or {}
         self.output_dir = output_dir
 
+    def _default_name(self, artifact: str) -> str:
+        owner = f"{self.run_id}" if self.job_id is None else f"job_{self.job_id}_latest"
+        return f"{owner}_{artifact}".replace("/", "-")
+
     def _destination(self, artifact: str, name: str | None) -> Path | ObjectStoragePath:
-        name = name or f"{self.run_id}_{artifact}".replace("/", "-")
+        name = name or self._default_name(artifact)
         if self.output_dir:
             if "://" in self.output_dir:
                 base = ObjectStoragePath(self.output_dir)
@@ -108,16 +125,22 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
             raise ValueError("path must name at least one artifact.")
         if not isinstance(self.path, str) and self.output_file_name:
             raise ValueError("output_file_name names one file; use output_dir when path is a list.")
-        run_id = require_id("run_id", self.run_id)
+        job_id = require_id("job_id", self.job_id) if self.job_id is not None else None
+        run_id = require_id("run_id", self.run_id) if job_id is None else 0
         if isinstance(self.path, str) and not self.output_file_name:
-            # Derived after rendering, so the name uses the rendered run id and path.
-            self.output_file_name = f"{self.run_id}_{self.path}".replace("/", "-")
+            # Derived after rendering, so the name uses the rendered ids and path.
+            self.output_file_name = self._default_name(self.path)
         hook = DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
         written: list[str] = []
         for artifact in map(_check_artifact_path, paths):
             target = self._destination(artifact, self.output_file_name)
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.log.info("Writing artifact %s of dbt Cloud run %s to %s.", artifact, run_id, target)
-            hook.download_job_run_artifact(run_id, artifact, target, self.account_id, step=self.step)
+            if job_id is not None:
+                what = "Writing artifact %s of the latest run of dbt Cloud job %s to %s."
+                self.log.info(what, artifact, job_id, target)
+                hook.download_job_latest_artifact(job_id, artifact, target, self.account_id)
+            else:
+                self.log.info("Writing artifact %s of dbt Cloud run %s to %s.", artifact, run_id, target)
+                hook.download_job_run_artifact(run_id, artifact, target, self.account_id, step=self.step)
             written.append(str(target))
         return written[0] if isinstance(self.path, str) else written

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseOperator, conf
 
 from airflow_dbtcloud.api.calls import drive_calls
-from airflow_dbtcloud.api.ids import optional_id, require_id
+from airflow_dbtcloud.api.ids import optional_id, require_id, seconds_or_none
 from airflow_dbtcloud.api.jobs import TYPED_OVERRIDES, merge_overrides, trigger_fields
 from airflow_dbtcloud.api.lifecycle import ObtainedRun, RunRequest, build_cause, obtain_run, reason_room
 from airflow_dbtcloud.api.run_state import RunState
@@ -118,6 +119,8 @@ class DbtCloudRunJobOperator(BaseOperator):
     :param timeout_seconds_override: dbt Cloud's own run timeout, in seconds.
     :param fail_fast_on_cancel: A run cancelled in dbt Cloud fails the task without further retries.
     :param error_budget: How many transient API errors in a row a wait survives.
+    :param expected_duration: How long the run should take at most (seconds or a ``timedelta``); a wait
+        that lasts longer logs a warning once, and keeps waiting (``timeout`` is what stops it).
     :param emit_assets: After the run succeeds, add one asset event per model, seed and snapshot it
         built to an ``AssetAlias`` outlet: the first one in ``outlets``, else
         ``dbt_cloud__job_<job_id>`` (added to ``outlets``; ``job_id`` must then be a number). An
@@ -178,6 +181,7 @@ class DbtCloudRunJobOperator(BaseOperator):
         fail_fast_on_cancel: bool = True,
         error_budget: int = DEFAULT_ERROR_BUDGET,
         emit_assets: bool = False,
+        expected_duration: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -209,6 +213,7 @@ class DbtCloudRunJobOperator(BaseOperator):
         self.timeout_seconds_override = timeout_seconds_override
         self.fail_fast_on_cancel = fail_fast_on_cancel
         self.error_budget = error_budget
+        self.expected_duration = seconds_or_none("expected_duration", expected_duration)
         self.run_id: int | None = None
         if emit_assets and not wait_for_termination:
             raise ValueError(
@@ -364,6 +369,7 @@ class DbtCloudRunJobOperator(BaseOperator):
                 execution_timeout=execution_timeout,
                 hook_params=self.hook_params,
                 error_budget=self.error_budget,
+                expected_duration=self.expected_duration,
             )
         )
         # timeout=None: the trigger enforces the deadlines, so execute_complete can cancel the run.
@@ -397,7 +403,12 @@ class DbtCloudRunJobOperator(BaseOperator):
     def _wait(self, run_id: int) -> int:
         """Wait on the worker through the hook's ``wait_for_job_run_status``; cancel the run on timeout."""
         self.log.info("Waiting for job run %s to terminate.", run_id)
-        extra = {"error_budget": self.error_budget} if self.error_budget != DEFAULT_ERROR_BUDGET else {}
+        # Only what differs from the defaults is passed, so the call stays the official one otherwise.
+        extra: dict[str, Any] = (
+            {"error_budget": self.error_budget} if self.error_budget != DEFAULT_ERROR_BUDGET else {}
+        )
+        if self.expected_duration is not None:
+            extra["expected_duration"] = self.expected_duration
         try:
             self.hook.wait_for_job_run_status(
                 run_id=run_id,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, conf
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_dbtcloud.api.calls import get_run, make_call
-from airflow_dbtcloud.api.ids import optional_id, require_id
+from airflow_dbtcloud.api.ids import optional_id, require_id, seconds_or_none
+from airflow_dbtcloud.api.progress import RunProgress
 from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.api.run_watch import PollErrors, RunFilter, parse_time
+from airflow_dbtcloud.api.status import status_name
 from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, Waiter
 from airflow_dbtcloud.assets.dbt import asset_outlet, publish_assets
 from airflow_dbtcloud.hooks.dbt import (
@@ -19,11 +23,13 @@ from airflow_dbtcloud.hooks.dbt import (
     DbtCloudHook,
     DbtCloudJobRunException,
     DbtCloudJobRunStatus,
+    DbtCloudTriggerEventException,
     validate_execute_complete_event,
 )
 from airflow_dbtcloud.hooks.run_outcome import raise_for_failed_run, settle_event
 from airflow_dbtcloud.links.dbt import DbtCloudJobLink, DbtCloudRunJobOperatorLink, publish_run_links
-from airflow_dbtcloud.triggers.dbt import DbtCloudRunJobTrigger, wait_arguments
+from airflow_dbtcloud.sensors.next_run import NextRun
+from airflow_dbtcloud.triggers.dbt import DbtCloudJobRunEventTrigger, DbtCloudRunJobTrigger, wait_arguments
 from airflow_dbtcloud.utils.openlineage import (
     emit_dbt_cloud_run_end,
     emit_dbt_cloud_run_start,
@@ -48,71 +54,113 @@ class DbtCloudJobRunSensorTimeout(DbtCloudJobRunException, AirflowSensorTimeout)
 
 
 class DbtCloudJobRunSensor(BaseSensorOperator):
-    """Wait for a dbt Cloud run to end; fail with the failure report when it errors or is cancelled.
+    """Wait for a dbt Cloud run to end, or for the next run of a job; fail with the failure report.
+
+    With ``run_id``: wait for that run; it fails the task with the failure report when the run errors
+    or is cancelled. With ``job_id`` instead: wait for the job's next run to end in one of ``statuses``,
+    whoever starts it (dbt Cloud's scheduler, CI, a person), and return its id; runs that ended before
+    the sensor started do not count unless ``started_after`` says from when they do.
 
     Poking survives transient API errors (a budget of them in a row); deferred, the wait runs in the
     triggerer with the same policy. The run's pages are pushed to XCom for the extra links.
 
     :param dbt_cloud_conn_id: The dbt Cloud connection id.
-    :param run_id: The dbt Cloud run id.
+    :param run_id: The dbt Cloud run id to wait for.
     :param account_id: The dbt Cloud account id; ``None`` uses the connection's.
     :param deferrable: Wait in the triggerer instead of poking on the worker.
     :param hook_params: Extra arguments for :class:`~airflow_dbtcloud.hooks.dbt.DbtCloudHook`.
     :param fail_fast_on_cancel: A run cancelled in dbt Cloud fails the task without further retries.
     :param error_budget: How many transient API errors in a row the wait survives.
+    :param expected_duration: With ``run_id``: how long the run should take at most (seconds or a
+        ``timedelta``); a wait that lasts longer logs a warning once.
     :param emit_assets: After the run succeeds, add one asset event per model, seed and snapshot it
-        built to the ``AssetAlias`` in ``outlets`` (required; an alias in ``outlets`` also turns this
+        built to the ``AssetAlias`` in ``outlets`` (required with ``run_id``; with ``job_id`` the
+        default alias ``dbt_cloud__job_<job_id>`` is used; an alias in ``outlets`` also turns this
         on). See ``docs/assets.md``.
+    :param job_id: Wait for the next run of this job instead of a given run (give one of ``run_id``
+        and ``job_id``). Poke or deferrable mode: ``mode="reschedule"`` would forget between pokes
+        which runs it has seen.
+    :param statuses: With ``job_id``: the end statuses that count (10 success, 20 error, 30 cancelled).
+    :param started_after: With ``job_id``: count runs created at or after this moment (a datetime or
+        ISO 8601 text), including ones that already ended, instead of only runs ending from now on.
+    :return: With ``job_id``, the id of the run found.
     """
 
-    template_fields: Sequence[str] = ("dbt_cloud_conn_id", "run_id", "account_id")
+    template_fields: Sequence[str] = ("dbt_cloud_conn_id", "run_id", "account_id", "job_id", "started_after")
     operator_extra_links = (DbtCloudRunJobOperatorLink(), DbtCloudJobLink())
 
     def __init__(
         self,
         *,
         dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
-        run_id: int,
+        run_id: int | None = None,
         account_id: int | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         hook_params: dict[str, Any] | None = None,
         fail_fast_on_cancel: bool = True,
         error_budget: int = DEFAULT_ERROR_BUDGET,
         emit_assets: bool = False,
+        job_id: int | None = None,
+        statuses: Sequence[int] = (DbtCloudJobRunStatus.SUCCESS.value,),
+        started_after: datetime | str | None = None,
+        expected_duration: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
+        if (run_id is None) == (job_id is None):
+            raise ValueError("Give DbtCloudJobRunSensor one of run_id (a run) and job_id (a job's next run).")
+        if job_id is not None and kwargs.get("mode") == "reschedule":
+            raise ValueError(
+                "mode='reschedule' cannot wait for a job's next run (job_id): the sensor would forget "
+                "between pokes which runs it has seen. Use mode='poke' or deferrable=True."
+            )
         if deferrable:
             kwargs.setdefault("poke_interval", 5)
             kwargs.setdefault("timeout", 60 * 60 * 24 * 7)
         super().__init__(**kwargs)
         self.dbt_cloud_conn_id = dbt_cloud_conn_id
-        self.run_id = run_id
+        self.run_id: Any = run_id  # templated: an int, or text to read with require_id
         self.account_id = account_id
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
         self.fail_fast_on_cancel = fail_fast_on_cancel
         self.error_budget = error_budget
+        self.expected_duration = seconds_or_none("expected_duration", expected_duration)
+        self.job_id = job_id
+        self.statuses = tuple(statuses)
+        self.started_after = started_after
         self._waiter: Waiter | None = None
-        self.emit_assets, self.asset_alias = asset_outlet(self, emit_assets, None, parameter="sensor")
+        self._progress: RunProgress | None = None
+        self._next_run: NextRun | None = None
+        self.emit_assets, self.asset_alias = asset_outlet(
+            self, emit_assets, job_id, parameter="sensor" if job_id is None else "job_id"
+        )
 
     @cached_property
     def hook(self) -> DbtCloudHook:
         """The dbt Cloud hook built from ``dbt_cloud_conn_id`` and ``hook_params``."""
         return DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
 
-    def poke(self, context: Context) -> bool:
-        """Check the run once.
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """Check the run once (with ``job_id``: look once for the job's next run).
 
         :param context: The Airflow task context.
         :return: ``True`` when the run succeeded, ``False`` while it is going (or while dbt Cloud has
-            transient errors, within the budget).
+            transient errors, within the budget); with ``job_id``, the run found as the XCom value.
         :raises DbtCloudJobRunException: When the run errored or was cancelled, with the failure report.
         """
+        if self._next_run is not None:
+            return self._poke_next_run(context)
         if self._waiter is None:
             # Only the error budget of this waiter is used; BaseSensorOperator owns timing and deadlines.
             self._waiter = Waiter(
-                int(self.run_id), self.poke_interval, float("inf"), error_budget=self.error_budget
+                int(self.run_id),
+                self.poke_interval,
+                float("inf"),
+                error_budget=self.error_budget,
+                expected_duration=self.expected_duration,
             )
+            progress = self.hook.live_progress(int(self.run_id), self.account_id)
+            self._progress = progress if isinstance(progress, RunProgress) else None  # not for a test double
         try:
             status = self.hook.get_job_run_status(run_id=self.run_id, account_id=self.account_id)
         except DbtCloudError as exc:
@@ -122,7 +170,13 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
             self.log.warning("%s", step.warning)
             return False
         step = self._waiter.after_status(status)
+        if self._progress is not None and (step.outcome is None or step.outcome.end in ("reached", "ended")):
+            self._progress = self.hook.report_progress(self._progress)
         if step.outcome is None:
+            if step.note:
+                self.log.info("%s", step.note)
+            if step.warning:
+                self.log.warning("%s", step.warning)
             return False
         if step.outcome.end == "reached":
             return True
@@ -144,8 +198,10 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
 
         :param context: The Airflow task context.
         """
-        self.run_id = require_id("run_id", self.run_id)
         self.account_id = optional_id("account_id", self.account_id)
+        if self.job_id is not None:
+            return self._execute_next_run(context)
+        self.run_id = require_id("run_id", self.run_id)
         if context.get("ti") is not None:
             run = make_call(get_run(self.run_id, self.account_id), self.hook)
             publish_run_links(context["ti"], run, lambda: self.hook.ui_base_url, self.account_id)
@@ -166,10 +222,96 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
                 execution_timeout=None,
                 hook_params=self.hook_params,
                 error_budget=self.error_budget,
+                expected_duration=self.expected_duration,
             )
         )
         self.defer(timeout=self.execution_timeout, trigger=trigger, method_name="execute_complete")
         return None
+
+    def _execute_next_run(self, context: Context) -> Any:
+        """Wait for the job's next run: poke, or check once and defer to the watching trigger."""
+        self.job_id = require_id("job_id", self.job_id)
+        started_after = parse_time(self.started_after)
+        self._next_run = NextRun(
+            self.job_id, self.account_id, RunFilter(frozenset(self.statuses), started_after=started_after)
+        )
+        self._errors = PollErrors(self.poke_interval, self.error_budget)
+        self.log.info(
+            "Waiting for the next run of dbt Cloud job %s that ends %s%s.",
+            self.job_id,
+            " or ".join(status_name(status) for status in sorted(self._next_run.run_filter.statuses)),
+            f", created from {started_after.isoformat()}" if started_after else "",
+        )
+        if not self.deferrable:
+            return super().execute(context)
+        if self._poke_next_run(context):
+            return self.run_id
+        trigger = DbtCloudJobRunEventTrigger(
+            job_id=self.job_id,
+            conn_id=self.dbt_cloud_conn_id,
+            account_id=self.account_id,
+            statuses=sorted(self._next_run.run_filter.statuses),
+            started_after=started_after.isoformat() if started_after else None,
+            poll_interval=self.poke_interval,
+            error_budget=self.error_budget,
+            hook_params=self.hook_params,
+            marks=self._next_run.state(),
+            fire_once=True,
+        )
+        self.defer(
+            trigger=trigger, method_name="execute_complete_next_run", timeout=timedelta(seconds=self.timeout)
+        )
+        return None
+
+    def _poke_next_run(self, context: Context) -> bool | PokeReturnValue:
+        """Look once for the job's next run; on finding it, publish it and finish."""
+        assert self._next_run is not None
+        try:
+            found = self._next_run.poll(self.hook)
+        except DbtCloudError as exc:
+            pause = self._errors.pause_after(exc)
+            if pause is None:
+                raise
+            self.log.warning(
+                "Transient error polling the runs of dbt Cloud job %s (%s/%s): %s",
+                self.job_id,
+                self._errors.in_a_row,
+                self._errors.budget,
+                exc,
+            )
+            return False
+        self._errors.succeeded()
+        if found is None:
+            return False
+        self._found(context, found)
+        return PokeReturnValue(is_done=True, xcom_value=found.id)
+
+    def _found(self, context: Context, run: RunState) -> None:
+        """Take the run found as the sensor's run: its links, lineage and asset events."""
+        self.run_id = run.id
+        self.log.info("dbt Cloud run %s of job %s ended %s: %s", run.id, self.job_id, run.label, run.href)
+        if context.get("ti") is not None:
+            publish_run_links(context["ti"], run, lambda: self.hook.ui_base_url, self.account_id)
+            emit_dbt_cloud_run_start(context["ti"], run, account_id=self.account_id)
+        if run.status == DbtCloudJobRunStatus.SUCCESS.value:
+            self._succeeded(context)
+        else:
+            emit_dbt_cloud_run_end(context.get("ti"), run, False, hook=self.hook, account_id=self.account_id)
+
+    def execute_complete_next_run(self, context: Context, event: dict[str, Any] | None = None) -> int:
+        """Resume after the watching trigger found the job's next run.
+
+        :param context: The Airflow task context.
+        :param event: The trigger's event: the run found (see ``run_event``).
+        :return: The run's id.
+        :raises DbtCloudTriggerEventException: When the event does not name a run.
+        """
+        if not isinstance(event, dict) or not isinstance(event.get("run_id"), int):
+            raise DbtCloudTriggerEventException(f"The trigger did not name a dbt Cloud run: {event!r}")
+        self.account_id = optional_id("account_id", self.account_id)
+        run = make_call(get_run(event["run_id"], self.account_id), self.hook)
+        self._found(context, run)
+        return run.id
 
     def _failed_run_lineage(self, context: Context) -> Any:
         """Send the run's OpenLineage FAIL when the block raises for a run that failed."""

@@ -70,6 +70,17 @@ with _dag("it_artifacts"):
     )
     run >> [local, remote]
 
+for mode, deferrable in (("poke", False), ("deferred", True)):
+    # Waits for job 300's next run, started outside Airflow, then fetches the job's latest artifact.
+    with _dag(f"it_next_run_{mode}"):
+        found = DbtCloudJobRunSensor(
+            task_id="next_run", job_id=300, deferrable=deferrable, poke_interval=0.2, timeout=60
+        )
+        latest = DbtCloudGetJobRunArtifactOperator(
+            task_id="latest", job_id=300, path="run_results.json", output_dir=f"{ARTIFACT_DIR}/{mode}"
+        )
+        found >> latest
+
 with _dag("it_retry_reattach"):
     DbtCloudRunJobOperator(
         task_id="run",

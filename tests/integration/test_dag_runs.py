@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -95,6 +98,45 @@ def test_artifacts_to_local_dir_and_object_storage(emu, run_dag):
     assert remote.startswith("file://")
     assert remote.endswith(f"/store/{run_id}_manifest.json")
     assert "nodes" in json.loads(Path(remote.removeprefix("file://")).read_text())
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferred"])
+def test_a_sensor_waits_for_a_run_started_outside_airflow_then_its_artifact_is_fetched(emu, run_dag, mode):
+    started: list[int] = []
+
+    def dbt_cloud_scheduler() -> None:
+        # Start the run only once the sensor has taken its first look, as a run that comes later would.
+        seen = len(emu.journal)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(entry.get("route") == "list_runs" for entry in emu.journal[seen:]):
+                started.append(emu.start_run(300, source="scheduler"))
+                return
+            time.sleep(0.05)
+
+    scheduler = threading.Thread(target=dbt_cloud_scheduler)
+    scheduler.start()
+    try:
+        result = run_dag(f"it_next_run_{mode}")
+    finally:
+        scheduler.join()
+
+    assert result.state == "success"
+    assert len(started) == 1
+    assert result.xcom[("next_run", "return_value")] == started[0]
+    assert emu.runs_created(300) == 0, "Airflow started no run"
+    written = Path(result.xcom[("latest", "return_value")])
+    assert written.name == "job_300_latest_run_results.json"
+    assert json.loads(written.read_text()) == _artifact(emu, started[0], "run_results.json")
+
+
+def _artifact(emu, run_id: int, path: str) -> object:
+    request = urllib.request.Request(  # noqa: S310 - the loopback emulator
+        f"{emu.base_url}/api/v2/accounts/{emu.account_id}/runs/{run_id}/artifacts/{path}",
+        headers={"Authorization": f"Token {emu.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.load(response)
 
 
 def test_second_try_reattaches_to_first_tries_run(emu, run_dag):

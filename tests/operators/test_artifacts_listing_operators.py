@@ -90,6 +90,29 @@ def test_artifact_uri_output_dir_refuses_escape(hook, tmp_path):
         op.execute({})
 
 
+def test_artifact_of_a_jobs_latest_run(hook, tmp_path):
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a", job_id="300", path="manifest.json", output_dir=str(tmp_path / "out")
+    )
+    assert op.execute({}) == str(tmp_path / "out" / "job_300_latest_manifest.json")
+    args = hook.download_job_latest_artifact.call_args
+    assert args.args[0:2] == (300, "manifest.json")
+    hook.download_job_run_artifact.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "one of run_id"),
+        ({"run_id": 7, "job_id": 300}, "one of run_id"),
+        ({"job_id": 300, "step": 2}, "step applies to run_id only"),
+    ],
+)
+def test_artifact_needs_a_run_or_a_job(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DbtCloudGetJobRunArtifactOperator(task_id="a", path="manifest.json", **kwargs)
+
+
 def test_artifact_refuses_a_bad_run_id(hook):
     op = DbtCloudGetJobRunArtifactOperator(task_id="a", run_id="latest", path="manifest.json")
     with pytest.raises(ValueError, match="run_id must be a positive integer, got 'latest'"):

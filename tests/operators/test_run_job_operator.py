@@ -478,3 +478,24 @@ def test_the_listener_gets_no_lineage_of_its_own():
 
     operator, _, _ = make()
     assert operator.get_openlineage_facets_on_complete(mock.Mock()) == OperatorLineage()
+
+
+def test_expected_duration_reaches_the_wait_only_when_set():
+    from datetime import timedelta
+
+    operator, hook, context = make(expected_duration=timedelta(minutes=30))
+    operator.execute(context)
+    assert hook.wait_for_job_run_status.call_args.kwargs["expected_duration"] == 1800.0
+    operator, hook, context = make(expected_duration=90, deferrable=True)
+    hook.get_job_run_status.return_value = 3
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)
+    _, kwargs = deferred.value.trigger.serialize()
+    assert set(kwargs) == OFFICIAL_TRIGGER_KEYS | {"expected_duration"}
+    assert kwargs["expected_duration"] == 90.0
+
+
+@pytest.mark.parametrize("value", [0, -5, "an hour", True])
+def test_expected_duration_must_be_a_positive_duration(value):
+    with pytest.raises(DbtCloudConfigError, match="expected_duration must be a positive number of seconds"):
+        make(expected_duration=value)

@@ -231,3 +231,130 @@ def test_lineage_has_no_end_when_the_sensor_times_out(lineage):
         sensor.execute_complete({}, {"status": "timeout", "message": "Job run 11 timed out.", "run_id": 11})
     end.assert_not_called()
     failed_end.assert_not_called()
+
+
+# -- waiting for a job's next run ------------------------------------------------------------------
+
+
+def next_run_sensor(runs_per_poll, **kwargs):
+    """A next-run sensor of job 300 whose polls see the given runs, one list per poll."""
+    sensor = DbtCloudJobRunSensor(task_id="next", job_id=300, **kwargs)
+    hook = hook_double()
+    hook.get_job_runs.side_effect = [answer(runs) for runs in runs_per_poll]
+    hook.get_job_run.return_value = answer(run_payload(6, 10))
+    sensor.__dict__["hook"] = hook
+    return sensor, hook, {"ti": FakeTI()}
+
+
+def listed(run_id, status=10, created="2026-11-29 10:00:00+00:00"):
+    return run_payload(run_id, status, created_at=created, trigger={"cause": "Scheduled"})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "one of run_id"),
+        ({"run_id": 11, "job_id": 300}, "one of run_id"),
+        ({"job_id": 300, "mode": "reschedule"}, "mode='reschedule' cannot wait for a job's next run"),
+    ],
+)
+def test_a_sensor_waits_for_a_run_or_a_jobs_next_run(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DbtCloudJobRunSensor(task_id="s", **kwargs)
+
+
+def test_the_next_run_is_one_that_ends_after_the_sensor_started():
+    sensor, hook, context = next_run_sensor(
+        [[listed(5)], [listed(6, 3), listed(5)], [listed(6), listed(5)]], poke_interval=0
+    )
+    assert sensor.execute(context) == 6
+    assert hook.get_job_runs.call_count == 3
+    assert hook.get_job_runs.call_args.kwargs["payload"] == {
+        "job_definition_id": 300,
+        "order_by": "-id",
+        "limit": 100,
+        "include_related": '["trigger"]',
+    }
+    assert context["ti"].xcom["job_run_id"] == 6
+    assert sensor.run_id == 6
+
+
+def test_runs_that_end_in_other_statuses_do_not_count():
+    sensor, _, context = next_run_sensor(
+        [[listed(5)], [listed(7, 20), listed(5)], [listed(8), listed(7, 20), listed(5)]], poke_interval=0
+    )
+    assert sensor.execute(context) == 8
+
+
+def test_statuses_choose_what_counts():
+    sensor, _, context = next_run_sensor(
+        [[listed(5)], [listed(7, 20), listed(5)]], statuses=[20], poke_interval=0
+    )
+    assert sensor.execute(context) == 7
+
+
+def test_started_after_counts_a_run_that_already_ended():
+    sensor, hook, context = next_run_sensor(
+        [[listed(5, created="2026-11-29 12:00:00+00:00"), listed(4, created="2026-11-29 08:00:00+00:00")]],
+        started_after="2026-11-29T09:00:00+00:00",
+        poke_interval=0,
+    )
+    assert sensor.execute(context) == 5
+    assert hook.get_job_runs.call_count == 1
+
+
+def test_deferred_it_hands_its_place_to_the_watching_trigger():
+    from airflow_dbtcloud.triggers.dbt import DbtCloudJobRunEventTrigger
+
+    sensor, _, context = next_run_sensor([[listed(6, 3), listed(5)]], deferrable=True, timeout=120)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, DbtCloudJobRunEventTrigger)
+    _, kwargs = trigger.serialize()
+    assert (kwargs["job_id"], kwargs["fire_once"], kwargs["poll_interval"]) == (300, True, 5.0)
+    assert kwargs["marks"] == {"version": 1, "jobs": {"300": {"after": 5, "seen": []}}}
+    assert deferred.value.method_name == "execute_complete_next_run"
+    assert deferred.value.timeout.total_seconds() == 120
+
+
+def test_resuming_with_the_run_found_publishes_it():
+    sensor, hook, context = next_run_sensor([], deferrable=True)
+    assert sensor.execute_complete_next_run(context, {"run_id": 6, "job_id": 300, "status": 10}) == 6
+    hook.get_job_run.assert_called_once_with(run_id=6, account_id=None, include_related=None)
+    assert context["ti"].xcom["job_run_id"] == 6
+
+
+@pytest.mark.parametrize("event", [None, {}, {"run_id": "6"}])
+def test_resuming_without_a_run_is_refused(event):
+    sensor, _, context = next_run_sensor([], deferrable=True)
+    with pytest.raises(DbtCloudTriggerEventException, match="did not name a dbt Cloud run"):
+        sensor.execute_complete_next_run(context, event)
+
+
+def test_transient_errors_while_looking_are_waited_out_others_fail():
+    sensor, hook, context = next_run_sensor([], poke_interval=0)
+    hook.get_job_runs.side_effect = [
+        DbtCloudServerError(503, "GET", "/runs/"),
+        answer([listed(5)]),
+        answer([listed(6), listed(5)]),
+    ]
+    assert sensor.execute(context) == 6
+    sensor, hook, context = next_run_sensor([], poke_interval=0)
+    hook.get_job_runs.side_effect = DbtCloudAuthError(401, "GET", "/runs/")
+    with pytest.raises(DbtCloudAuthError):
+        sensor.execute(context)
+
+
+def test_a_next_run_sensor_can_emit_the_assets_of_the_run_it_found():
+    from airflow.sdk import AssetAlias
+
+    sensor, hook, _ = next_run_sensor(
+        [[listed(5)], [listed(6), listed(5)]], emit_assets=True, poke_interval=0
+    )
+    assert sensor.outlets == [AssetAlias("dbt_cloud__job_300")]
+    hook.get_run_build.return_value = run_build(6)
+    context = assets_context()
+    assert sensor.execute(context) == 6
+    hook.get_run_build.assert_called_once_with(6, None)
+    assert alias_uris(context, "dbt_cloud__job_300") == [ORDERS_URI]

@@ -198,3 +198,21 @@ def test_wait_arguments_make_the_deadlines_absolute():
         "poll_interval": 3,
         "hook_params": {},
     }
+
+
+async def test_the_trigger_logs_live_progress_from_the_emulator(dbt_cloud_emulator, monkeypatch, capsys):
+    import time
+
+    for name, value in dbt_cloud_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    dbt_cloud_emulator.set_job_script(300, running_seconds=2.0)
+    async with DbtCloudHook() as hook:
+        run_id = (await hook.atrigger_job_run(300, "progress in the triggerer"))["data"]["id"]
+    deadline = time.time() + 60
+    trigger = DbtCloudRunJobTrigger("dbt_cloud_default", run_id, deadline, poll_interval=0.2, account_id=None)
+    events = [event async for event in trigger.run()]
+    assert events[0].payload["status"] == "success"
+    logged = capsys.readouterr().out
+    prefix = f"Job run {run_id}, step 1: "
+    counters = [line.split(prefix, 1)[1].split(" ", 1)[0] for line in logged.splitlines() if prefix in line]
+    assert [c for c in counters if "/" in c] == [f"{i}/18" for i in range(1, 19)]
