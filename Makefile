@@ -42,6 +42,7 @@ test: lint typecheck unit
 
 e2e: venv
 	$(BIN)/python scripts/e2e_airflow.py
+	$(BIN)/python scripts/e2e_watchers.py
 
 bench: venv
 	$(BIN)/python benchmarks/run.py

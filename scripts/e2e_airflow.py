@@ -6,9 +6,11 @@ a throw-away SQLite metadata DB against the bundled emulator and goes through th
 1. A task killed mid-run reattaches to its dbt Cloud run. A DAG starts a 40-second run and polls it on
    the worker; once the run is RUNNING the task process is killed with SIGKILL, as a crashed worker
    would be. The scheduler retries the task, which must find the run through ``task_state_store``:
-   the emulator must see exactly one run and the DAG run must succeed.
+   the emulator must see exactly one run and the DAG run must succeed. The task log must show the run's
+   progress, dbt node by dbt node.
 2. A deferred wait survives a flaky API. A deferrable task waits in the real triggerer while every
-   status request fails with 503 for a while; the trigger must keep polling and the task succeed.
+   status request fails with 503 for a while; the trigger must keep polling and the task succeed, and
+   the triggerer's part of the task log must show the run's progress too.
 3. A cleared task runs the job again. A short job runs to success; then the whole DAG run is cleared
    through Airflow's public REST API (signed in as the admin user whose password standalone generated),
    and after that only the task instance is cleared with ``airflow tasks clear``. Each clear gives the
@@ -22,26 +24,22 @@ Run it with ``make e2e``; ``tests/integration/test_real_processes.py`` runs it t
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
+from airflow_processes import airflow, airflow_env, dag_run_state, free_port, start, stop, task_logs, wait
 
 JOB_ID = 302
-DEFERRED_JOB_ID = 303
+DEFERRED_JOB_ID = 301
 CLEAR_JOB_ID = 300
 DAG_ID = "e2e_crash"
 DEFERRED_DAG_ID = "e2e_flaky_deferred"
@@ -73,43 +71,9 @@ with DAG(dag_id="{CLEAR_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None
 FLAKY_POLLS = 8
 #: What the operator appends to a run's ``cause`` to say which task instance started it.
 MARKER = re.compile(r"\[airflow:[0-9a-f]{16}\]")
+#: A progress line about one dbt node done, as the hook's wait and the trigger log it.
+NODE_PROGRESS = re.compile(r"Job run \d+, step \d+: \d+/\d+ (?:OK|PASS|WARN|FAIL|ERROR|SKIP)\b")
 CLEAR_STEPS = ("first run", "whole-DAG-run clear (REST API)", "task clear (CLI)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(1)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-
-
-def _dag_run_state(env: dict[str, str], dag_id: str) -> str | None:
-    result = _airflow(env, "dags", "list-runs", dag_id, "-o", "json")
-    # Warnings share stdout with the JSON; the JSON is the line that starts with a bracket and brace.
-    lines = [line for line in result.stdout.splitlines() if line.startswith(("[{", "[]"))]
-    runs = json.loads(lines[-1]) if lines else []
-    return str(runs[0]["state"]) if runs else None
 
 
 def _runs(emu: Any, job_id: int, *related: str) -> list[dict[str, Any]]:
@@ -137,10 +101,10 @@ def _task_process(standalone: psutil.Process) -> psutil.Process | None:
     return None
 
 
-def _task_logs(home: Path, dag_id: str | None = None) -> str:
-    """Every task log file's text, or only those of one DAG."""
-    root = home / "logs" / (f"dag_id={dag_id}" if dag_id else "")
-    return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob("*")) if p.is_file())
+def _trigger_logs(home: Path, dag_id: str) -> str:
+    """What the triggerer wrote into a deferred task's log (its own files, next to the worker's)."""
+    root = home / "logs" / f"dag_id={dag_id}"
+    return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob("*.trigger.*")) if p.is_file())
 
 
 class RestApi:
@@ -206,7 +170,7 @@ def _clear_path(api: RestApi, env: dict[str, str], emu: Any, seen: ClearPath) ->
             state = api("GET", dag_run)["state"]
             return (state, ti) if state in ("success", "failed") else None
 
-        state, ti = _wait(f"the {CLEAR_DAG_ID} DAG run to finish after the {step}", finished, 180)
+        state, ti = wait(f"the {CLEAR_DAG_ID} DAG run to finish after the {step}", finished, 180)
         seen.states.append(state)
         seen.runs.append(emu.runs_created(CLEAR_JOB_ID))
         seen.max_tries.append(int(ti["max_tries"]))
@@ -226,7 +190,7 @@ def _clear_path(api: RestApi, env: dict[str, str], emu: Any, seen: ClearPath) ->
     queued_at = api("GET", dag_run)["queued_at"]
     # Airflow 3.3.2 matches --task-regex as a plain substring (apache/airflow#72941), so "^run$" would
     # match nothing; "run" selects the one task under either reading.
-    result = _airflow(env, "tasks", "clear", CLEAR_DAG_ID, "--task-regex", "run", "--yes")
+    result = airflow(env, "tasks", "clear", CLEAR_DAG_ID, "--task-regex", "run", "--yes")
     if result.returncode != 0:
         raise RuntimeError(f"airflow tasks clear failed: {result.stderr[-2000:]}")
     cleared(CLEAR_STEPS[2], queued_at)
@@ -240,7 +204,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="airflow-dbtcloud-e2e-"))
     (home / "dags").mkdir()
     (home / "dags" / "e2e_dags.py").write_text(DAG_FILE)
-    api_port = _free_port()
+    api_port = free_port()
     password_file = home / "simple_auth_manager_passwords.json.generated"
     api = RestApi(f"http://127.0.0.1:{api_port}", password_file)
     clear = ClearPath()
@@ -248,89 +212,66 @@ def main() -> int:
         emu.set_job_script(JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=40)
         emu.set_job_script(DEFERRED_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=20)
         emu.set_job_script(CLEAR_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=2)
-        env = {
-            **os.environ,
-            **emu.env(),
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        env = airflow_env(
+            home,
+            emu.env(),
             # The REST API is used as a real user would: the generated admin password, not all-admins.
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(password_file),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        }
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="False",
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin",
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(password_file),
+            AIRFLOW__API__PORT=str(api_port),
+            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{api_port}/execution/",
+        )
         print(f"airflow standalone in {home}; emulator at {emu.base_url}", flush=True)
-        with (home / "standalone.log").open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "airflow", "standalone"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = start(env, home / "standalone.log", "standalone")
         try:
-            _wait(
-                "the DAG to be parsed", lambda: _airflow(env, "dags", "trigger", DAG_ID).returncode == 0, 240
-            )
+            wait("the DAG to be parsed", lambda: airflow(env, "dags", "trigger", DAG_ID).returncode == 0, 240)
             print("DAG run triggered", flush=True)
-            _wait(
+            wait(
                 "the dbt Cloud run to be RUNNING",
                 lambda: RUNNING in [int(run["status"]) for run in _runs(emu, JOB_ID)],
                 120,
             )
-            victim = _wait("the task process", lambda: _task_process(psutil.Process(process.pid)), 60)
+            victim = wait("the task process", lambda: _task_process(psutil.Process(process.pid)), 60)
             print(f"killing task process {victim.pid} with SIGKILL while the run is RUNNING", flush=True)
             victim.send_signal(signal.SIGKILL)
-            state = _wait(
+            state = wait(
                 "the DAG run to finish",
-                lambda: (s := _dag_run_state(env, DAG_ID)) in ("success", "failed") and s,
+                lambda: (s := dag_run_state(env, DAG_ID)) in ("success", "failed") and s,
                 240,
             )
             print(f"== {DEFERRED_DAG_ID}: {FLAKY_POLLS} status requests in a row answered 503", flush=True)
             emu.add_fault(route="get_run", kind="status", status=503, sequence=[None] + [503] * FLAKY_POLLS)
-            _airflow(env, "dags", "trigger", DEFERRED_DAG_ID)
-            deferred_state = _wait(
+            airflow(env, "dags", "trigger", DEFERRED_DAG_ID)
+            deferred_state = wait(
                 "the deferred DAG run to finish",
-                lambda: (s := _dag_run_state(env, DEFERRED_DAG_ID)) in ("success", "failed") and s,
+                lambda: (s := dag_run_state(env, DEFERRED_DAG_ID)) in ("success", "failed") and s,
                 240,
             )
             print(f"== {CLEAR_DAG_ID}: run, clear the DAG run (REST API), clear the task (CLI)", flush=True)
             emu.clear_faults()
             try:
-                _wait("a JWT from the API server", api.sign_in, 60)
+                wait("a JWT from the API server", api.sign_in, 60)
                 _clear_path(api, env, emu, clear)
             except Exception as error:
                 # Recorded rather than raised, so the other scenarios still get their summary lines.
                 clear.error = f"{type(error).__name__}: {error}"
                 print(f"{CLEAR_DAG_ID}: stopped early: {clear.error}", flush=True)
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            stop(process)
         runs = emu.runs_created(JOB_ID)
-        reattached = "Reattaching to dbt Cloud run" in _task_logs(home, DAG_ID)
+        reattached = "Reattaching to dbt Cloud run" in task_logs(home, DAG_ID)
         deferred_runs = emu.runs_created(DEFERRED_JOB_ID)
         answered_503 = sum(1 for e in emu.journal if e.get("route") == "get_run" and e["status"] == 503)
-        kept_polling = "Transient error polling job run" in _task_logs(home, DEFERRED_DAG_ID)
+        kept_polling = "Transient error polling job run" in task_logs(home, DEFERRED_DAG_ID)
+        polled_progress = len(NODE_PROGRESS.findall(task_logs(home, DAG_ID)))
+        triggerer_progress = len(NODE_PROGRESS.findall(_trigger_logs(home, DEFERRED_DAG_ID)))
         clear_runs = _runs(emu, CLEAR_JOB_ID, "trigger")
         markers = [
             m.group() if (m := MARKER.search(run["trigger"]["cause"] or "")) else None for run in clear_runs
         ]
-        clear_logs = _task_logs(home, CLEAR_DAG_ID)
-        logs = _task_logs(home)
+        clear_logs = task_logs(home, CLEAR_DAG_ID)
+        logs = task_logs(home)
         leaked = emu.token in logs or emu.token in (home / "standalone.log").read_text(errors="replace")
     fresh_submits = clear_logs.count("(fresh submit)")
     reattach_lines = clear_logs.count("Reattaching to dbt Cloud run")
@@ -345,6 +286,10 @@ def main() -> int:
     print(
         f"Deferred DAG run: {deferred_state}; runs of job {DEFERRED_JOB_ID}: {deferred_runs}; "
         f"503 answers: {answered_503}; trigger kept polling: {kept_polling}"
+    )
+    print(
+        f"Progress lines about dbt nodes: {polled_progress} in the polled task's log, "
+        f"{triggerer_progress} in the triggerer's log of the deferred task"
     )
     print(
         f"Clear path: {', '.join(outcomes)}; runs of job {CLEAR_JOB_ID}: {len(clear_runs)}; "
@@ -364,6 +309,8 @@ def main() -> int:
         and deferred_runs == 1
         and answered_503 == FLAKY_POLLS
         and kept_polling
+        and polled_progress > 0
+        and triggerer_progress > 0
         and clear.error is None
         and clear.states == ["success"] * len(CLEAR_STEPS)
         and clear.runs == [1, 2, 3]

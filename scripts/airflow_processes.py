@@ -1,0 +1,122 @@
+"""What the end-to-end scripts need to drive real Airflow processes on a throw-away home.
+
+``e2e_airflow.py`` and ``e2e_watchers.py`` each start real Airflow processes (``airflow standalone``, or
+a scheduler, DAG processor and triggerer of their own) on a temporary SQLite metadata DB pointed at the
+bundled emulator; this module holds the pieces they share: the environment those processes run in, the
+CLI calls that read their results, and a bounded wait.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait(what: str, check: Callable[[], Any], timeout: float, every: float = 1.0) -> Any:
+    """Call ``check`` until it returns something true and return that; raise after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def airflow_env(home: Path, emulator_env: Mapping[str, str], **options: str) -> dict[str, str]:
+    """The environment of Airflow processes on a SQLite DB in ``home``, connected to the emulator.
+
+    :param home: ``AIRFLOW_HOME``; its ``dags`` folder is the DAGs folder.
+    :param emulator_env: The emulator's ``env()``: the dbt Cloud connection as an environment variable.
+    :param options: More ``AIRFLOW__SECTION__KEY`` settings, which win over the defaults here.
+    """
+    return {
+        **os.environ,
+        **emulator_env,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        **options,
+    }
+
+
+def airflow(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one ``airflow`` CLI command and return what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def start(env: Mapping[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``airflow <args>`` in a session of its own, writing its output to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "airflow", *args],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Send ``sig`` to the process's whole session and wait for it; SIGKILL it if it outstays ``timeout``."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+
+
+def dag_runs(env: Mapping[str, str], dag_id: str) -> list[dict[str, Any]]:
+    """The DAG's runs as ``airflow dags list-runs`` prints them, newest first."""
+    result = airflow(env, "dags", "list-runs", dag_id, "-o", "json")
+    # Warnings share stdout with the JSON; the JSON is the line that starts with a bracket and brace.
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("[{", "[]"))]
+    return list(json.loads(lines[-1])) if lines else []
+
+
+def dag_run_state(env: Mapping[str, str], dag_id: str) -> str | None:
+    """The state of the DAG's newest run, or ``None`` before its first."""
+    runs = dag_runs(env, dag_id)
+    return str(runs[0]["state"]) if runs else None
+
+
+def task_logs(home: Path, dag_id: str | None = None) -> str:
+    """Every task log file's text (the triggerer's part of a deferred task's log included), or one DAG's."""
+    root = home / "logs" / (f"dag_id={dag_id}" if dag_id else "")
+    return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob("*")) if p.is_file())
