@@ -72,7 +72,8 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
     :param fail_fast_on_cancel: A run cancelled in dbt Cloud fails the task without further retries.
     :param error_budget: How many transient API errors in a row the wait survives.
     :param expected_duration: With ``run_id``: how long the run should take at most (seconds or a
-        ``timedelta``); a wait that lasts longer logs a warning once.
+        ``timedelta``); a wait that lasts longer logs a warning once. Not with ``mode="reschedule"``,
+        whose pokes do not know when the wait began (such pokes log no live progress either).
     :param emit_assets: After the run succeeds, add one asset event per model, seed and snapshot it
         built to the ``AssetAlias`` in ``outlets`` (required with ``run_id``; with ``job_id`` the
         default alias ``dbt_cloud__job_<job_id>`` is used; an alias in ``outlets`` also turns this
@@ -112,6 +113,11 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
             raise ValueError(
                 "mode='reschedule' cannot wait for a job's next run (job_id): the sensor would forget "
                 "between pokes which runs it has seen. Use mode='poke' or deferrable=True."
+            )
+        if expected_duration is not None and kwargs.get("mode") == "reschedule":
+            raise ValueError(
+                "expected_duration needs mode='poke' or deferrable=True: in mode='reschedule' each poke "
+                "starts afresh and cannot tell how long the wait has lasted."
             )
         if deferrable:
             kwargs.setdefault("poke_interval", 5)
@@ -159,7 +165,12 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
                 error_budget=self.error_budget,
                 expected_duration=self.expected_duration,
             )
-            progress = self.hook.live_progress(int(self.run_id), self.account_id)
+            # Rescheduled pokes start afresh: each would log the run's whole progress so far again.
+            progress = (
+                None
+                if self.mode == "reschedule"
+                else self.hook.live_progress(int(self.run_id), self.account_id)
+            )
             self._progress = progress if isinstance(progress, RunProgress) else None  # not for a test double
         try:
             status = self.hook.get_job_run_status(run_id=self.run_id, account_id=self.account_id)

@@ -256,6 +256,10 @@ def listed(run_id, status=10, created="2026-11-29 10:00:00+00:00"):
         ({}, "one of run_id"),
         ({"run_id": 11, "job_id": 300}, "one of run_id"),
         ({"job_id": 300, "mode": "reschedule"}, "mode='reschedule' cannot wait for a job's next run"),
+        (
+            {"run_id": 11, "mode": "reschedule", "expected_duration": 60},
+            "expected_duration needs mode='poke'",
+        ),
     ],
 )
 def test_a_sensor_waits_for_a_run_or_a_jobs_next_run(kwargs, message):

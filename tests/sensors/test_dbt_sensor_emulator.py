@@ -52,3 +52,15 @@ def test_poking_without_progress_asks_only_for_the_status(emu):
 
     assert {entry.get("route") for entry in emu.journal[seen:]} == {"get_run"}
     assert all("include_related" not in entry["query"] for entry in emu.journal[seen:])
+
+
+def test_rescheduled_pokes_do_not_repeat_the_progress_so_far(emu, capsys):
+    emu.set_job_script(300, running_seconds=0.5)
+    run_id = start_run("sensor rescheduled")
+    seen = len(emu.journal)
+    sensor = DbtCloudJobRunSensor(task_id="wait", run_id=run_id, mode="reschedule", poke_interval=60)
+
+    sensor.poke({})  # each rescheduled poke runs in a new process, with a new sensor object
+
+    assert f"Job run {run_id}, step" not in capsys.readouterr().out
+    assert [entry.get("route") for entry in emu.journal[seen:]] == ["get_run"]
