@@ -341,6 +341,7 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
         self.hook_params = storable_hook_params(hook_params, self.log)
         self.marks = dict(marks) if marks else None
         self.fire_once = bool(fire_once)
+        self._stores: list[Any] = []  # the asset state accessors, found when the watch starts
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the keyword arguments that rebuild this trigger (no secrets).
@@ -531,15 +532,22 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
         if store is None:
             return []
         # AssetStateStoreAccessors has no public way to list its assets in Airflow 3.3.
-        return [*store._by_name.values(), *store._by_uri.values()]
+        by_name, by_uri = getattr(store, "_by_name", None), getattr(store, "_by_uri", None)
+        if not isinstance(by_name, dict) or not isinstance(by_uri, dict):
+            self.log.warning(
+                "This Airflow's asset state store cannot be read by the dbt Cloud watcher; its mark is kept "
+                "in memory only, so a triggerer restart starts it from now."
+            )
+            return []
+        return [*by_name.values(), *by_uri.values()]
 
     async def _load_state(self) -> WatchState:
-        accessors = self._accessors()
-        if not accessors:
+        self._stores = self._accessors()
+        if not self._stores:
             return WatchState.from_json(self.marks)
-        stored = [WatchState.from_json(await accessor.aget(WatchState.KEY)) for accessor in accessors]
+        stored = [WatchState.from_json(await accessor.aget(WatchState.KEY)) for accessor in self._stores]
         return WatchState.merge(stored)
 
     async def _save_state(self, state: WatchState) -> None:
-        for accessor in self._accessors():
+        for accessor in self._stores:
             await accessor.aset(WatchState.KEY, state.to_json())

@@ -291,3 +291,16 @@ def test_it_serializes_to_plain_json_without_secrets(emu):
 def test_bad_arguments_name_the_parameter(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DbtCloudJobRunEventTrigger(**{"job_id": 300, **kwargs})
+
+
+async def test_a_store_it_cannot_read_leaves_the_mark_in_memory_with_a_warning(emu, capsys):
+    trigger = watcher()
+    trigger.asset_state_store = object()  # type: ignore[assignment]
+    events = trigger.run()
+    first = asyncio.ensure_future(take(events, 1))
+    await asyncio.sleep(0.3)
+    (later,) = await start_runs(1)
+    (event,) = await first
+    await events.aclose()
+    assert event["run_id"] == later
+    assert capsys.readouterr().out.count("its mark is kept in memory only") == 1
