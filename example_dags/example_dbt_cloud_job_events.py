@@ -51,7 +51,14 @@ with DAG(
             run = event.extra["payload"]
             print(run["run_id"], run["status_name"], run["url"], run["cause"], run["artifacts_saved"])
 
-    after_the_run()
+    # The same run id in a templated field: the newest event of the (only) triggering asset.
+    run_results = DbtCloudGetJobRunArtifactOperator(
+        task_id="run_results",
+        run_id="{{ (triggering_asset_events.values() | first | last).extra['payload']['run_id'] }}",
+        path="run_results.json",
+        output_dir=ARTIFACT_DIR,
+    )
+    after_the_run() >> run_results
 # [END howto_trigger_dbt_cloud_job_run_event]
 
 # [START howto_sensor_dbt_cloud_next_run]

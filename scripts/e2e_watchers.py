@@ -1,11 +1,12 @@
-"""Event-driven DAGs on dbt Cloud job runs, with a real scheduler, DAG processor and triggerer.
+"""Event-driven DAGs on dbt Cloud job runs, with a real scheduler, DAG processor, triggerer and API server.
 
 Three DAGs are each scheduled on an asset watched by a ``DbtCloudJobRunEventTrigger`` of the same job,
 with different filters: any successful run; successful runs not started by this provider's operator;
 successful or failed runs in the job's environment. They run under ``airflow scheduler``,
-``airflow dag-processor`` and ``airflow triggerer`` started separately on a throw-away SQLite DB, against
-the bundled emulator, polling every second. The runs are started in the emulator itself, as dbt Cloud's
-scheduler, a person, a pull request or another client would, never by Airflow:
+``airflow dag-processor``, ``airflow triggerer`` and ``airflow api-server``, started separately on a
+throw-away SQLite DB against the bundled emulator, polling every second. The runs are started in the
+emulator itself, as dbt Cloud's scheduler, a person, a pull request or another client would, never by
+Airflow:
 
 1. Three watchers, one poll. While nothing happens, the emulator's journal must show one list request of
    the job's runs per poll interval, not three: the watchers share one stream.
@@ -20,7 +21,10 @@ A fourth watcher, of a job that does not exist, runs all along: it must say why 
 triggerer's log and make one request per triggerer start, not one per triggerer loop (Airflow restarts a
 watcher that ends at once, so a watcher that raised would hammer dbt Cloud).
 
-Each asset event's payload names the dbt Cloud run it came from; every run appears once per asset.
+Each asset event's payload names the dbt Cloud run it came from; every run appears once per asset. The
+first DAG's task reads the run id from ``triggering_asset_events`` in a templated field and downloads
+that run's ``run_results.json`` (an API server runs too, for the task's Execution API); the others run an
+empty task. Every DAG run must succeed.
 
 Run it with ``make e2e``; ``tests/integration/test_watchers_real_processes.py`` runs it too.
 """
@@ -28,6 +32,7 @@ Run it with ``make e2e``; ``tests/integration/test_watchers_real_processes.py`` 
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import sqlite3
 import sys
@@ -37,7 +42,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from airflow_processes import airflow, airflow_env, dag_runs, start, stop, task_logs, wait
+from airflow_processes import airflow, airflow_env, dag_runs, free_port, start, stop, task_logs, wait
 
 JOB_ID = 300
 POLL_SECONDS = 1
@@ -53,6 +58,7 @@ from datetime import datetime
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, AssetWatcher
 
+from airflow_dbtcloud.operators.dbt import DbtCloudGetJobRunArtifactOperator
 from airflow_dbtcloud.triggers.dbt import DbtCloudJobRunEventTrigger
 
 for dag_id, options in {watchers!r}.items():
@@ -66,7 +72,17 @@ for dag_id, options in {watchers!r}.items():
         ],
     )
     with DAG(dag_id=dag_id, start_date=datetime(2025, 1, 1), schedule=[watched], catchup=False):
-        EmptyOperator(task_id="after_the_dbt_cloud_run")
+        if dag_id == "watch_any_success":
+            # The run that queued this DAG run, read from the asset event in a templated field.
+            newest_event = "(triggering_asset_events.values() | first | last)"
+            DbtCloudGetJobRunArtifactOperator(
+                task_id="fetch_run_results",
+                run_id="{{{{ " + newest_event + ".extra['payload']['run_id'] }}}}",
+                path="run_results.json",
+                output_dir={artifacts!r},
+            )
+        else:
+            EmptyOperator(task_id="after_the_dbt_cloud_run")
 
 missing = Asset(
     "dbt_cloud_job_{missing}",
@@ -123,6 +139,12 @@ def _counts(env: dict[str, str]) -> dict[str, int]:
     return {dag_id: len(dag_runs(env, dag_id)) for dag_id in WATCHERS}
 
 
+def _finished(env: dict[str, str]) -> set[str] | None:
+    """The states of every DAG run once none is queued or running any more."""
+    states = {str(run["state"]) for dag_id in WATCHERS for run in dag_runs(env, dag_id)}
+    return None if states & {"queued", "running"} else states
+
+
 def _fired(home: Path) -> dict[str, list[int]]:
     """The dbt Cloud run ids in each watched asset's events, in the order Airflow recorded them."""
     rows = _query(
@@ -174,11 +196,18 @@ def main() -> int:
     (home / "dags").mkdir()
     started: dict[str, int] = {}
     checks: dict[str, bool] = {}
+    api_port = free_port()
     with run_emulator() as emu:
         emu.set_job_script(JOB_ID, outcome="success", queued_seconds=0.2, running_seconds=1)
         WATCHERS["watch_env_success_or_error"]["environment_id"] = int(_job(emu)["environment_id"])
         (home / "dags" / "watchers.py").write_text(
-            DAG_FILE.format(watchers=WATCHERS, job=JOB_ID, poll=POLL_SECONDS, missing=MISSING_JOB_ID)
+            DAG_FILE.format(
+                watchers=WATCHERS,
+                job=JOB_ID,
+                poll=POLL_SECONDS,
+                missing=MISSING_JOB_ID,
+                artifacts=str(home / "artifacts"),
+            )
         )
         env = airflow_env(
             home,
@@ -187,6 +216,10 @@ def main() -> int:
             AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD="10",
             AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="2",
             AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+            # The task that fetches an artifact runs through the Execution API of an API server.
+            AIRFLOW__API__PORT=str(api_port),
+            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{api_port}/execution/",
+            AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
         )
         print(f"Airflow in {home}; emulator at {emu.base_url}", flush=True)
         migrated = airflow(env, "db", "migrate")
@@ -199,6 +232,7 @@ def main() -> int:
             "dag-processor": start(env, logs / "dag-processor.log", "dag-processor"),
             "scheduler": start(env, logs / "scheduler.log", "scheduler"),
             "triggerer": start(env, logs / "triggerer.log", "triggerer"),
+            "api-server": start(env, logs / "api-server.log", "api-server"),
         }
         try:
             wait("the watchers to start in the triggerer", lambda: _watching(home), 240)
@@ -230,6 +264,7 @@ def main() -> int:
             emu.set_job_script(JOB_ID, outcome="error", queued_seconds=0.2, running_seconds=1)
             _run_to_end(emu, "failed", started, source="scheduler")
             final = _reach(env, started, list(started))
+            states = wait("every DAG run to finish", lambda: _finished(env), 180)
         finally:
             for process in processes.values():
                 stop(process)
@@ -248,12 +283,16 @@ def main() -> int:
     expected_runs = {dag_id: [started[n] for n in names] for dag_id, names in EXPECTED.items()}
     checks["asset events name each expected run once"] = fired == expected_runs
     checks["final DAG runs as expected"] = final == {d: len(n) for d, n in EXPECTED.items()}
+    checks["every DAG run succeeded"] = states == {"success"}
+    fetched = sorted(int(p.name.split("_", 1)[0]) for p in (home / "artifacts").glob("*_run_results.json"))
+    checks["the triggered DAG fetched each run's artifact"] = fetched == expected_runs["watch_any_success"]
     checks["API token nowhere"] = not leaked
     # One triggerer start each: the first triggerer and the one started after the kill.
     checks["the missing job's watcher stopped once per triggerer start"] = missing_requests == stop_lines == 2
     print(f"dbt Cloud runs started in the emulator: {started}")
     print(f"run ids in each asset's events: {fired}")
-    print(f"final DAG runs: {final}")
+    print(f"final DAG runs: {final}; their states: {states}")
+    print(f"run_results.json fetched by watch_any_success for runs: {fetched}")
     print(f"requests for missing job {MISSING_JOB_ID}: {missing_requests}; stop lines logged: {stop_lines}")
     for check, ok in checks.items():
         print(f"{'ok  ' if ok else 'FAIL'} {check}")

@@ -2,7 +2,9 @@
 
 The steps live in ``scripts/e2e_watchers.py`` so people can run them by hand (``make e2e``); here they run
 as a subprocess: three watchers of one job share one list request per poll, a run started in the
-emulator queues each DAG once, a SIGKILLed triggerer loses and repeats nothing, and the filters hold.
+emulator queues each DAG once, a SIGKILLed triggerer loses and repeats nothing, the filters hold, a
+triggered DAG fetches the run's artifact through ``triggering_asset_events``, and a watcher of a missing
+job leaves dbt Cloud alone.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ def test_watchers_fire_once_per_run_across_a_triggerer_restart():
         "two more DAG runs each across the restart",
         "asset events name each expected run once",
         "final DAG runs as expected",
+        "every DAG run succeeded",
+        "the triggered DAG fetched each run's artifact",
+        "the missing job's watcher stopped once per triggerer start",
         "API token nowhere",
     ):
         assert f"ok   {check}" in output, output[-4000:]
