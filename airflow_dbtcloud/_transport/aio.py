@@ -1,14 +1,14 @@
-"""The aiohttp executor: one ClientSession per client, reused across calls, closed cleanly."""
+"""The aiohttp executor: requests through the session its event loop shares for these settings."""
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 
 import aiohttp
 
 from airflow_dbtcloud._transport.config import ClientConfig
 from airflow_dbtcloud._transport.errors import DbtCloudTransportError
+from airflow_dbtcloud._transport.pool import Lease, SessionPool, shared_sessions
 from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, decode_body, default_headers
 from airflow_dbtcloud._transport.sinks import open_sink
 
@@ -33,35 +33,37 @@ def _transport_error(request: ApiRequest, exc: BaseException) -> DbtCloudTranspo
 
 class AiohttpExecutor:
     """
-    Send requests with one ``aiohttp.ClientSession``, opened on first use in the running loop.
+    Send requests through the process's shared session for this configuration (see ``pool.py``).
+
+    The session is borrowed at the first request on a loop and given back by :meth:`close`.
 
     :param config: The client configuration.
+    :param pool: Where sessions are borrowed from (the process's pool unless a test gives its own).
     """
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, pool: SessionPool = shared_sessions) -> None:
         self.config = config
-        self._session: aiohttp.ClientSession | None = None
+        self.pool = pool
+        self._lease: Lease | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._headers = default_headers(config)
 
-    def _ssl(self) -> ssl.SSLContext | bool:
-        if self.config.ca_bundle:
-            return ssl.create_default_context(cafile=self.config.ca_bundle)
-        return True
+    def lease(self) -> Lease:
+        """Return what this executor borrowed for the running loop, borrowing on first use."""
+        loop = asyncio.get_running_loop()
+        if self._lease is None or self._lease.session.closed or self._loop is not loop:
+            # A session cannot move between event loops; one borrowed on a finished loop is dropped.
+            self._lease = self.pool.borrow(self.config)
+            self._loop = loop
+        return self._lease
 
     def session(self) -> aiohttp.ClientSession:
-        """Return the session, opening one if there is none for the running loop."""
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._session.closed or self._loop is not loop:
-            # A session cannot move between event loops; one from a finished loop is dropped.
-            self._session = aiohttp.ClientSession(
-                headers=default_headers(self.config),
-                timeout=aiohttp.ClientTimeout(
-                    total=None, connect=self.config.connect_timeout, sock_read=self.config.read_timeout
-                ),
-                connector=aiohttp.TCPConnector(ssl=self._ssl(), limit=max(4, self.config.max_concurrency)),
-            )
-            self._loop = loop
-        return self._session
+        """Return the session borrowed for the running loop."""
+        return self.lease().session
+
+    def slot(self) -> asyncio.Semaphore:
+        """The gate to hold while a request is on the wire (one place per pooled connection)."""
+        return self.lease().gate
 
     def _proxy(self) -> str | None:
         scheme = "https" if self.config.base_url.startswith("https") else "http"
@@ -81,6 +83,7 @@ class AiohttpExecutor:
                 self.config.url(request.path),
                 params=list(request.params),
                 json=request.json,
+                headers=self._headers,
                 proxy=self._proxy(),
             ) as response:
                 headers = dict(response.headers)
@@ -96,7 +99,8 @@ class AiohttpExecutor:
         return ApiResponse(response.status, headers, body, text)
 
     async def close(self) -> None:
-        """Close the session, if one is open."""
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        """Give the session back (the pool closes it when no other client uses it)."""
+        lease, loop = self._lease, self._loop
+        self._lease = self._loop = None
+        if lease is not None and loop is asyncio.get_running_loop():
+            await self.pool.give_back(self.config, lease)

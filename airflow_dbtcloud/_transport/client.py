@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, Retrying, retry_if_exception
 
+from airflow_dbtcloud._transport import budget as budget_module
 from airflow_dbtcloud._transport.aio import AiohttpExecutor
+from airflow_dbtcloud._transport.budget import RateBudgets
 from airflow_dbtcloud._transport.config import ClientConfig
-from airflow_dbtcloud._transport.errors import DbtCloudError
+from airflow_dbtcloud._transport.errors import DbtCloudError, DbtCloudRateLimitError
 from airflow_dbtcloud._transport.flow import adrive, drive
 from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Batch, Flow, Step, raise_for_status
 from airflow_dbtcloud._transport.retry import final_error, retry_arguments, should_retry
@@ -76,13 +79,18 @@ class SyncClient:
 
     def send(self, step: Step) -> ApiResponse | list[ApiResponse]:
         """
-        Send a request, or a batch one after another.
+        Send a request, or a batch on up to ``max_concurrency`` threads (answers in request order).
 
         :param step: What the flow yielded.
         """
-        if isinstance(step, Batch):
+        if not isinstance(step, Batch):
+            return self.request(step)
+        workers = min(self.config.max_concurrency, len(step.requests))
+        if workers <= 1:
             return [self.request(request) for request in step.requests]
-        return self.request(step)
+        # Pages and files of one batch are independent; requests' connection pool is thread-safe.
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dbt-cloud-batch") as pool:
+            return list(pool.map(self.request, step.requests))
 
     def run(self, flow: Flow[T]) -> T:
         """
@@ -103,27 +111,44 @@ class AsyncClient:
 
     :param executor: The aiohttp executor.
     :param retry_overrides: ``stop``/``wait`` from a user's ``retry_args``.
+    :param budgets: Where requests take their place in their account's budget (the process's
+        ``budget.shared_budgets``, looked up at each request, unless given).
     """
 
-    def __init__(self, executor: AiohttpExecutor, retry_overrides: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        executor: AiohttpExecutor,
+        retry_overrides: Mapping[str, Any] | None = None,
+        budgets: RateBudgets | None = None,
+    ) -> None:
         self.executor = executor
         self.config: ClientConfig = executor.config
         self.retry_overrides = retry_overrides
+        self._budgets = budgets
 
     async def request(self, request: ApiRequest) -> ApiResponse:
         """
-        Send one request under the retry policy.
+        Send one request under the retry policy, each attempt within the account's request budget.
 
         :param request: The request.
         :return: The successful answer.
         :raises DbtCloudError: The mapped error once retrying is over.
         """
+        budget = (self._budgets or budget_module.shared_budgets).for_request(self.config, request.path)
         try:
             async for attempt in AsyncRetrying(
                 **retry_arguments(self.config.retry, request, self.retry_overrides)
             ):
                 with attempt:
-                    return raise_for_status(request, await self.executor.exchange(request))
+                    async with self.executor.slot():
+                        await budget.take()
+                        answer = await self.executor.exchange(request)
+                    try:
+                        return raise_for_status(request, answer)
+                    except DbtCloudRateLimitError as exc:
+                        if exc.retry_after:
+                            budget.pause(exc.retry_after)  # dbt Cloud means the account, not this request
+                        raise
         except DbtCloudError as exc:
             error = final_error(request, exc)
             if error is exc:

@@ -63,6 +63,10 @@ class ClientConfig:
     :param retry: The retry policy.
     :param page_size: Items per page on list endpoints (dbt Cloud caps it at 100).
     :param max_concurrency: Concurrent requests the async path runs for one batch of pages or files.
+    :param pool_size: Connections the async path keeps open per host, shared by every client of an
+        event loop with the same settings.
+    :param requests_per_minute: The async path's request budget for one account, shared by every
+        client of an event loop: requests beyond it wait (never dropped).
     :param chunk_size: Bytes per chunk when streaming an artifact to a file.
     :param user_agent: The ``User-Agent`` header, naming the client and its version.
     """
@@ -78,6 +82,8 @@ class ClientConfig:
     retry: RetryConfig = field(default_factory=RetryConfig)
     page_size: int = 100
     max_concurrency: int = 4
+    pool_size: int = 10
+    requests_per_minute: float = 1000.0
     chunk_size: int = 1024 * 1024
     user_agent: str = "airflow-dbtcloud"
 
@@ -209,7 +215,7 @@ def config_from_connection(
     :param port: The connection port, used when the host carries none.
     :param extra: The connection extra: ``proxies``, ``ca_bundle``, ``connect_timeout``,
         ``read_timeout``, ``retry_limit``, ``retry_max_seconds``, ``retry_delay``,
-        ``retry_max_delay``, ``allow_insecure_http``.
+        ``retry_max_delay``, ``allow_insecure_http``, ``pool_size``, ``requests_per_minute``.
     :param timeout_seconds: Read timeout in seconds (and connect timeout, if smaller).
     :param retry_limit: Total attempts per request.
     :param retry_delay: Base of the exponential backoff in seconds.
@@ -249,5 +255,7 @@ def config_from_connection(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retry=retry,
+        pool_size=int(_number(extra, "pool_size", 10, conn_id)),
+        requests_per_minute=_number(extra, "requests_per_minute", 1000.0, conn_id),
         user_agent=user_agent,
     )

@@ -10,6 +10,7 @@ method) and the trigger (triggerer, async). :class:`WaitOutcome` is how a wait e
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
     "WaitStep",
     "Waiter",
     "deadlines",
+    "first_poll_delay",
     "transient_pause",
     "validate_execute_complete_event",
 ]
@@ -193,6 +195,19 @@ def transient_pause(poll_interval: float, errors_in_a_row: int, exc: BaseExcepti
     """
     pause = min(max(poll_interval, 1.0) * 2.0 ** (errors_in_a_row - 1), MAX_BACKOFF_SECONDS)
     return float(max(pause, float(getattr(exc, "retry_after", None) or 0.0)))
+
+
+def first_poll_delay(poll_interval: float, draw: Callable[[], float] = random.random) -> float:
+    """How long a trigger waits before its first poll: a random share of one poll interval.
+
+    Triggers that start together (a DAG fanning out, a triggerer picking up its triggers after a
+    restart) would otherwise poll together, in bursts, for as long as they run. The task checked the
+    run just before it deferred, so the first poll loses nothing by coming a little later.
+
+    :param poll_interval: The trigger's poll interval, in seconds.
+    :param draw: A number in ``[0, 1)`` (``random.random``; a test's fixed draw).
+    """
+    return max(0.0, float(poll_interval)) * draw()
 
 
 def deadlines(timeout: float, execution_timeout: float | None, now: float) -> tuple[float, float | None]:

@@ -23,7 +23,13 @@ from airflow_dbtcloud.api.run_watch import (
     run_event,
     snapshot_payload,
 )
-from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, Waiter, WaitOutcome, deadlines
+from airflow_dbtcloud.api.waiting import (
+    DEFAULT_ERROR_BUDGET,
+    Waiter,
+    WaitOutcome,
+    deadlines,
+    first_poll_delay,
+)
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudError,
     DbtCloudHook,
@@ -157,6 +163,7 @@ class DbtCloudRunJobTrigger(BaseTrigger):
         # The deadlines are epoch seconds, so the clock is the wall clock; tests replace both.
         self._clock: Callable[[], float] = time.time
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._first_delay: Callable[[float], float] = first_poll_delay
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the keyword arguments that rebuild this trigger.
@@ -208,6 +215,9 @@ class DbtCloudRunJobTrigger(BaseTrigger):
         progress = hook.live_progress(self.run_id, self.account_id, asynchronous=True)
         if not isinstance(progress, RunProgress):
             progress = None  # a test double standing in for the whole hook
+        delay = self._first_delay(self.poll_interval)
+        if delay > 0:
+            await self._sleep(delay)
         while True:
             try:
                 step = waiter.after_status(await hook.get_job_status(self.run_id, self.account_id))
@@ -397,6 +407,7 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
         """
         watcher = cls(**kwargs)
         errors = PollErrors(watcher.poll_interval, watcher.error_budget)
+        await asyncio.sleep(first_poll_delay(watcher.poll_interval))
         while True:
             jobs_checked = -_JOB_CHECK_SECONDS
             # A hook per stretch of polls: after a stop, the next hook reads the connection again.

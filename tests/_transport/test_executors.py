@@ -9,9 +9,11 @@ import pytest
 import requests
 import responses
 from aioresponses import aioresponses
+from fake_time import FakeTime
 from unit_payloads import envelope, error_envelope
 
 from airflow_dbtcloud._transport.aio import AiohttpExecutor
+from airflow_dbtcloud._transport.budget import RateBudgets
 from airflow_dbtcloud._transport.client import AsyncClient, SyncClient
 from airflow_dbtcloud._transport.config import ClientConfig, RetryConfig
 from airflow_dbtcloud._transport.errors import (
@@ -40,8 +42,14 @@ def sync_client(config=CONFIG):
     return SyncClient(RequestsExecutor(config, new_session(config)), NO_SLEEP)
 
 
+def fake_budgets() -> RateBudgets:
+    time = FakeTime()
+    return RateBudgets(clock=time.clock, sleep=time.sleep)
+
+
 def async_client(config=CONFIG):
-    return AsyncClient(AiohttpExecutor(config), {"sleep": _no_sleep})
+    # Budgets of their own, on a clock of their own: these tests are about retries and sessions.
+    return AsyncClient(AiohttpExecutor(config), {"sleep": _no_sleep}, fake_budgets())
 
 
 def free_port():
@@ -192,7 +200,7 @@ async def test_async_run_start_retried_on_429_with_retry_after():
     async def sleep(seconds):
         waits.append(seconds)
 
-    client = AsyncClient(AiohttpExecutor(CONFIG), {"sleep": sleep})
+    client = AsyncClient(AiohttpExecutor(CONFIG), {"sleep": sleep}, fake_budgets())
     with aioresponses() as mocked:
         mocked.post(BASE + RUN.path, status=429, headers={"Retry-After": "2"})
         mocked.post(BASE + RUN.path, payload=envelope({"id": 9}))
@@ -229,7 +237,8 @@ async def test_async_session_has_finite_timeouts_and_headers():
     session = client.executor.session()
     assert session.timeout.connect == CONFIG.connect_timeout
     assert session.timeout.sock_read == CONFIG.read_timeout
-    assert session.headers["Authorization"] == "Token tok-exec-SECRET"
+    assert "Authorization" not in session.headers, "the session is shared; the token goes per request"
+    assert client.executor._headers["Authorization"] == "Token tok-exec-SECRET"
     await client.close()
 
 

@@ -10,6 +10,7 @@ from airflow_dbtcloud.api.waiting import (
     Waiter,
     WaitOutcome,
     deadlines,
+    first_poll_delay,
     validate_execute_complete_event,
 )
 
@@ -169,3 +170,11 @@ def test_a_run_longer_than_expected_is_warned_about_once_and_still_waited_for():
     assert step.outcome is None
     clock.now += 10
     assert wait.after_status(3).warning is None, "once"
+
+
+def test_the_first_poll_comes_within_one_interval_at_a_random_point():
+    assert first_poll_delay(60, draw=lambda: 0.0) == 0.0
+    assert first_poll_delay(60, draw=lambda: 0.5) == 30.0
+    delays = {first_poll_delay(10) for _ in range(50)}
+    assert all(0 <= d < 10 for d in delays)
+    assert len(delays) > 40, "spread out, not all at once"

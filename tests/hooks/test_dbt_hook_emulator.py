@@ -79,7 +79,7 @@ def test_reference_methods_return_responses(emu, hook):
     assert hook.test_connection() == (True, "Successfully connected to dbt Cloud.")
 
 
-def test_list_runs_pages_through_everything_on_one_connection(emu, hook):
+def test_list_runs_pages_through_everything_the_rest_of_the_pages_side_by_side(emu, hook):
     for index in range(230):
         start(hook, 301, f"bulk {index}")
     before = emu.connections_accepted
@@ -91,8 +91,9 @@ def test_list_runs_pages_through_everything_on_one_connection(emu, hook):
     assert [run["id"] for run in runs] == sorted(run["id"] for run in runs)
     assert len(runs) == 230
     list_calls = api_calls(emu, "list_runs")
-    assert [call["query"]["offset"] for call in list_calls] == [["0"], ["100"], ["200"]]
-    assert emu.connections_accepted == before
+    assert sorted(call["query"]["offset"] for call in list_calls) == [["0"], ["100"], ["200"]]
+    # The first page tells how many follow; those two go at once, one on the kept-alive connection.
+    assert emu.connections_accepted - before <= 1
 
 
 def test_get_is_retried_through_503s(emu, hook):

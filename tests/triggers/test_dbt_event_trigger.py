@@ -18,14 +18,6 @@ from airflow_dbtcloud.triggers.dbt import DbtCloudJobRunEventTrigger
 FAST = {"poll_interval": 0.05}
 
 
-@pytest.fixture
-def emu(dbt_cloud_emulator, monkeypatch):
-    for name, value in dbt_cloud_emulator.env().items():
-        monkeypatch.setenv(name, value)
-    dbt_cloud_emulator.speed = 20
-    return dbt_cloud_emulator
-
-
 class Accessor:
     """One asset's state, kept in a dict shared with the test."""
 

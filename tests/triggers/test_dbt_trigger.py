@@ -43,6 +43,7 @@ def make_trigger(statuses, clock=None, **kwargs):
     trigger = DbtCloudRunJobTrigger(**params)
     trigger._clock = clock
     trigger._sleep = clock.sleep
+    trigger._first_delay = lambda interval: 0.0
     hook = mock.create_autospec(DbtCloudHook, instance=True, spec_set=True)
     hook.__aenter__.return_value = hook
     hook.__aexit__.return_value = False
