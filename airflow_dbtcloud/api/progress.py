@@ -2,9 +2,10 @@
 
 dbt prints a line per node as it finishes (``12 of 48 OK created sql table model dbt_prod.orders ...
 [SELECT 120 in 0.52s]``). While a run goes, :class:`RunProgress` reads the current step's log and
-turns the lines it has not seen yet into progress lines. Each poll costs one request: the run with its
-steps when the step to follow is not known yet, else that step alone (``/steps/{id}/``), never an
-artifact. Nothing here does I/O: the hook's wait and the trigger make the calls it describes.
+turns the lines it has not seen yet into progress lines. A poll costs one request, which also tells the
+run's status: the run with its steps when the step to follow is not known yet (or has just ended), else
+that step alone (``/steps/{id}/``; while it runs, so does the run); never an artifact. Nothing here
+does I/O: the hook's wait and the trigger make the calls it describes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from airflow_dbtcloud._transport.retry import is_transient_error
 from airflow_dbtcloud.api.calls import Call, get_run, get_step
 from airflow_dbtcloud.api.run_state import RunState, StepState
+from airflow_dbtcloud.api.status import DbtCloudJobRunStatus
 
 __all__ = ["RunProgress", "node_line"]
 
@@ -46,7 +48,8 @@ def node_line(line: str) -> str | None:
 class RunProgress:
     """What a person following one run has been told so far.
 
-    Call :meth:`next_call`, make the call, give the answer to :meth:`read`, log the lines it returns.
+    Call :meth:`next_call`, make the call, give the answer to :meth:`read`, log the lines it returns;
+    :meth:`run_status` tells the run's status from the same answer.
 
     :param run_id: The run.
     :param account_id: The account; None uses the connection's.
@@ -65,6 +68,18 @@ class RunProgress:
         if self.step is not None and self.step.id is not None:
             return get_step(self.step.id, self.account_id)
         return get_run(self.run_id, self.account_id, ["run_steps"])
+
+    @staticmethod
+    def run_status(answer: RunState | StepState) -> int | None:
+        """The run's status as the answer to :meth:`next_call` tells it, so a poll needs no other request.
+
+        :param answer: The run (with its steps), or the step being followed.
+        :return: The run's own status; RUNNING while the followed step is still going; None when that
+            step has ended (only the run can tell whether another step follows or the run is over).
+        """
+        if isinstance(answer, RunState):
+            return answer.status
+        return None if answer.ended else DbtCloudJobRunStatus.RUNNING.value
 
     @staticmethod
     def survives(exc: BaseException) -> bool:

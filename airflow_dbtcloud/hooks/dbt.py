@@ -1049,43 +1049,70 @@ class DbtCloudHook(HttpHook):
             return None
         return RunProgress(run_id, account_id)
 
-    def report_progress(self, progress: RunProgress) -> RunProgress | None:
-        """Make one poll's progress call and log the lines it gives (a wait calls this once per poll).
+    def poll_run_status(
+        self, run_id: int, account_id: int | None, progress: RunProgress | None
+    ) -> tuple[int, RunProgress | None]:
+        """One poll of a wait: the run's status, and its live progress logged on the way.
 
-        :param progress: The tracker :meth:`live_progress` returned.
-        :return: The tracker to use on the next poll, or None when progress stopped for this wait (an
-            error that asking again would not fix; a transient one is skipped).
+        With progress, the one request that reads the progress also tells the status (see
+        :meth:`RunProgress.run_status`), so the poll costs what a bare status poll costs; a second
+        request follows only when the followed step has just ended. Without, the poll is
+        :meth:`get_job_run_status`.
+
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
+        :param progress: What :meth:`live_progress` returned, or None.
+        :return: The status, and the tracker for the next poll (None once progress stopped).
+        :raises DbtCloudError: When dbt Cloud could not be asked (the wait's policy decides what next).
         """
-        call: calls.Call[Any] = progress.next_call()
-        try:
-            answer = calls.make_call(call, self)
-        except DbtCloudError as exc:
-            return self._progress_failed(progress, exc)
-        return self._progress_read(progress, answer)
+        if progress is not None:
+            try:
+                for _ in range(2):
+                    answer = calls.make_call(self._progress_call(progress), self)
+                    status = self._progress_read(progress, answer)
+                    if status is not None:
+                        return status, progress
+            except DbtCloudError as exc:
+                if progress.survives(exc):
+                    raise
+                self._progress_stopped(progress, exc)
+        return self.get_job_run_status(run_id=run_id, account_id=account_id), None
 
-    async def areport_progress(self, progress: RunProgress) -> RunProgress | None:
-        """Like :meth:`report_progress`, through the async twins, for a wait on an event loop.
+    async def apoll_run_status(
+        self, run_id: int, account_id: int | None, progress: RunProgress | None
+    ) -> tuple[int, RunProgress | None]:
+        """Like :meth:`poll_run_status`, through the async twins, for a wait on an event loop.
 
-        :param progress: The tracker :meth:`live_progress` returned with ``asynchronous=True``.
-        :return: The tracker to use on the next poll, or None when progress stopped for this wait.
+        :param run_id: The run.
+        :param account_id: The account; None uses the connection's login.
+        :param progress: What :meth:`live_progress` returned (with ``asynchronous=True``), or None.
+        :return: The status, and the tracker for the next poll (None once progress stopped).
+        :raises DbtCloudError: When dbt Cloud could not be asked.
         """
-        call: calls.Call[Any] = progress.next_call()
-        try:
-            answer = await calls.amake_call(call, self)
-        except DbtCloudError as exc:
-            return self._progress_failed(progress, exc)
-        return self._progress_read(progress, answer)
+        if progress is not None:
+            try:
+                for _ in range(2):
+                    answer = await calls.amake_call(self._progress_call(progress), self)
+                    status = self._progress_read(progress, answer)
+                    if status is not None:
+                        return status, progress
+            except DbtCloudError as exc:
+                if progress.survives(exc):
+                    raise
+                self._progress_stopped(progress, exc)
+        return await self.get_job_status(run_id, account_id), None
 
-    def _progress_read(self, progress: RunProgress, answer: Any) -> RunProgress:
+    @staticmethod
+    def _progress_call(progress: RunProgress) -> calls.Call[Any]:
+        return progress.next_call()
+
+    def _progress_read(self, progress: RunProgress, answer: Any) -> int | None:
         for line in progress.read(answer):
             self.log.info("%s", line)
-        return progress
+        return progress.run_status(answer)
 
-    def _progress_failed(self, progress: RunProgress, exc: DbtCloudError) -> RunProgress | None:
-        if progress.survives(exc):
-            return progress
+    def _progress_stopped(self, progress: RunProgress, exc: DbtCloudError) -> None:
         self.log.info("No live progress for job run %s from here on: %s", progress.run_id, exc)
-        return None
 
     def wait_for_job_run_status(
         self,
@@ -1102,9 +1129,9 @@ class DbtCloudHook(HttpHook):
         Poll a run until it reaches one of the expected statuses.
 
         Status changes, and a line every ten minutes, go to the log at INFO, and so does the run's live
-        progress (the step it is in, each node as dbt reports it done: one more request per poll; off
-        with ``log_progress=False``). Transient API errors are waited out (backing off) until
-        ``error_budget`` of them came in a row.
+        progress (the step it is in, each node as dbt reports it done), read by the poll's one request
+        (:meth:`poll_run_status`; off with ``log_progress=False``). Transient API errors are waited out
+        (backing off) until ``error_budget`` of them came in a row.
 
         :param run_id: The run.
         :param account_id: The account; None uses the connection's login.
@@ -1135,23 +1162,18 @@ class DbtCloudHook(HttpHook):
         progress = self.live_progress(run_id, account_id)
         while True:
             try:
-                step = waiter.after_status(self.get_job_run_status(run_id=run_id, account_id=account_id))
-                answered = True
+                status, progress = self.poll_run_status(run_id, account_id, progress)
+                step = waiter.after_status(status)
             except DbtCloudError as exc:
                 step = waiter.after_error(exc)
                 if step.outcome is not None:
                     raise
-                answered = False
             if step.outcome is not None:
-                if progress is not None and step.outcome.end in ("reached", "ended"):
-                    self.report_progress(progress)  # the nodes that finished since the last poll
                 break
             if step.note:
                 self.log.info("%s", step.note)
             if step.warning:
                 self.log.warning("%s", step.warning)
-            if progress is not None and answered:
-                progress = self.report_progress(progress)
             time.sleep(step.pause)
         if step.outcome.end == "reached":
             return True

@@ -173,7 +173,12 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
             )
             self._progress = progress if isinstance(progress, RunProgress) else None  # not for a test double
         try:
-            status = self.hook.get_job_run_status(run_id=self.run_id, account_id=self.account_id)
+            if self._progress is None:
+                status = self.hook.get_job_run_status(run_id=self.run_id, account_id=self.account_id)
+            else:
+                status, self._progress = self.hook.poll_run_status(
+                    int(self.run_id), self.account_id, self._progress
+                )
         except DbtCloudError as exc:
             step = self._waiter.after_error(exc)
             if step.outcome is not None:
@@ -181,8 +186,6 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
             self.log.warning("%s", step.warning)
             return False
         step = self._waiter.after_status(status)
-        if self._progress is not None and (step.outcome is None or step.outcome.end in ("reached", "ended")):
-            self._progress = self.hook.report_progress(self._progress)
         if step.outcome is None:
             if step.note:
                 self.log.info("%s", step.note)

@@ -220,23 +220,21 @@ class DbtCloudRunJobTrigger(BaseTrigger):
             await self._sleep(delay)
         while True:
             try:
-                step = waiter.after_status(await hook.get_job_status(self.run_id, self.account_id))
-                answered = True
+                if progress is None:  # the official poll (and what a test double controls)
+                    status = await hook.get_job_status(self.run_id, self.account_id)
+                else:
+                    status, progress = await hook.apoll_run_status(self.run_id, self.account_id, progress)
+                step = waiter.after_status(status)
             except DbtCloudError as exc:
                 step = waiter.after_error(exc)
-                answered = False
             if step.outcome is not None:
                 if step.outcome.end in ("gave_up", "api_failed"):
                     self.log.error("Stopped following job run %s: %s", self.run_id, step.outcome.detail)
-                elif progress is not None and step.outcome.end in ("reached", "ended"):
-                    await hook.areport_progress(progress)  # the nodes that finished since the last poll
                 return step.outcome
             if step.note:
                 self.log.info("%s", step.note)
             if step.warning:
                 self.log.warning("%s", step.warning)
-            if progress is not None and answered:
-                progress = await hook.areport_progress(progress)
             await self._sleep(step.pause)
 
     async def is_still_running(self, hook: DbtCloudHook) -> bool:

@@ -137,3 +137,11 @@ def test_a_run_whose_steps_have_not_started_says_nothing_yet():
     )
     assert progress.read(queued) == []
     assert progress.next_call().method == "get_job_run"
+
+
+def test_the_answer_that_reads_the_progress_tells_the_runs_status():
+    assert RunProgress.run_status(RunState(id=7, status=3)) == 3
+    assert RunProgress.run_status(RunState(id=7, status=10)) == 10
+    assert RunProgress.run_status(step(1, 3, LOG[0])) == 3, "a step still going: so is the run"
+    assert RunProgress.run_status(step(1, 10, "\n".join(LOG))) is None, "only the run knows what follows"
+    assert RunProgress.run_status(step(1, 20, LOG[0])) is None

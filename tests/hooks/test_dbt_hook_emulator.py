@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from unittest import mock
 
 import pytest
@@ -365,7 +366,9 @@ def test_a_wait_logs_each_node_once_as_dbt_reports_it_one_request_per_poll(emu, 
     run_id = start(hook, 300, "progress")["id"]
     seen = len(emu.journal)
 
+    started = time.monotonic()
     hook.wait_for_job_run_status(run_id, check_interval=0.2, timeout=30)
+    polls = (time.monotonic() - started) / 0.2 + 1
 
     logged = capsys.readouterr().out
     prefix = f"Job run {run_id}, step 1: "
@@ -373,10 +376,13 @@ def test_a_wait_logs_each_node_once_as_dbt_reports_it_one_request_per_poll(emu, 
     assert [c for c in counters if "/" in c] == [f"{i}/18" for i in range(1, 19)], "every node once, in order"
     assert f"Job run {run_id}, step 1/1: Invoke dbt with `dbt build`" in logged
     calls = emu.journal[seen:]
-    status_polls = [e for e in calls if e.get("route") == "get_run" and "include_related" not in e["query"]]
-    progress = [e for e in calls if e.get("route") == "get_step" or "include_related" in e["query"]]
-    assert any(e.get("route") == "get_step" for e in progress), "the step is read through /steps/{id}/"
-    assert len(progress) <= len(status_polls), "at most one progress request per poll"
+    runs = [e for e in calls if e.get("route") == "get_run"]
+    assert all("run_steps" in e["query"]["include_related"][0] for e in runs), "no separate status poll"
+    assert any(e.get("route") == "get_step" for e in calls), "the step is read through /steps/{id}/"
+    first_step = next(i for i, e in enumerate(calls) if e.get("route") == "get_step")
+    later = [e for e in calls[first_step:] if e.get("route") == "get_run"]
+    assert len(later) <= 1, "once a step is followed, the run is read again only when the step ends"
+    assert len(calls) <= polls + 1, "one request per poll (two when the step ends)"
     assert logged.count("Done. PASS=18") == 1
     assert {e.get("route") for e in calls} <= {"get_run", "get_step"}, "never an artifact"
 
@@ -397,3 +403,16 @@ def test_a_patched_status_method_turns_progress_off(emu, hook):
         seen = len(emu.journal)
         assert hook.wait_for_job_run_status(1, check_interval=0.01, timeout=5)
     assert emu.journal[seen:] == [], "a test double controls the wait: nothing is sent past it"
+
+
+def test_a_wait_whose_progress_request_is_refused_falls_back_to_the_status(emu, hook, capsys):
+    emu.set_job_script(300, running_seconds=1.0)
+    emu.add_fault(route="get_step", status=403)
+    run_id = start(hook, 300, "no steps for this token")["id"]
+
+    assert hook.wait_for_job_run_status(run_id, check_interval=0.1, timeout=30)
+
+    logged = capsys.readouterr().out
+    assert logged.count(f"No live progress for job run {run_id} from here on") == 1
+    statuses = [e for e in emu.journal if e.get("route") == "get_run" and not e["query"]]
+    assert statuses, "after that, the bare status poll"
