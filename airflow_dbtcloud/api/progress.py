@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from airflow_dbtcloud._transport.retry import is_transient_error
-from airflow_dbtcloud.api.calls import Call, get_run, get_step
+from airflow_dbtcloud.api.calls import Call, CallFlow, get_run, get_step
 from airflow_dbtcloud.api.run_state import RunState, StepState
 from airflow_dbtcloud.api.status import DbtCloudJobRunStatus
 
@@ -62,12 +62,32 @@ class RunProgress:
     lines_read: int = field(default=0, init=False)
     announced: set[int] = field(default_factory=set, init=False)
     finished: set[int] = field(default_factory=set, init=False)
+    lines: list[str] = field(default_factory=list, init=False)
 
     def next_call(self) -> Call[RunState] | Call[StepState]:
         """The one request of this poll: the step being followed, else the run with its steps."""
         if self.step is not None and self.step.id is not None:
             return get_step(self.step.id, self.account_id)
         return get_run(self.run_id, self.account_id, ["run_steps"])
+
+    def poll(self) -> CallFlow[int]:
+        """One poll of a wait, as calls: read the progress, and the run's status from the same answers.
+
+        The progress lines read wait in :attr:`lines` for the caller to log, also when a call failed.
+
+        :return: The run's status.
+        """
+        while True:
+            answer = yield self.next_call()
+            self.lines.extend(self.read(answer))
+            status = self.run_status(answer)
+            if status is not None:
+                return status
+
+    def take_lines(self) -> list[str]:
+        """The progress lines read since the last call, for the caller to log."""
+        lines, self.lines = self.lines, []
+        return lines
 
     @staticmethod
     def run_status(answer: RunState | StepState) -> int | None:

@@ -1067,15 +1067,11 @@ class DbtCloudHook(HttpHook):
         """
         if progress is not None:
             try:
-                for _ in range(2):
-                    answer = calls.make_call(self._progress_call(progress), self)
-                    status = self._progress_read(progress, answer)
-                    if status is not None:
-                        return status, progress
+                return calls.drive_calls(progress.poll(), self), progress
             except DbtCloudError as exc:
-                if progress.survives(exc):
-                    raise
-                self._progress_stopped(progress, exc)
+                self._progress_failed(progress, exc)
+            finally:
+                self._log_progress_lines(progress)
         return self.get_job_run_status(run_id=run_id, account_id=account_id), None
 
     async def apoll_run_status(
@@ -1091,27 +1087,21 @@ class DbtCloudHook(HttpHook):
         """
         if progress is not None:
             try:
-                for _ in range(2):
-                    answer = await calls.amake_call(self._progress_call(progress), self)
-                    status = self._progress_read(progress, answer)
-                    if status is not None:
-                        return status, progress
+                return await calls.adrive_calls(progress.poll(), self), progress
             except DbtCloudError as exc:
-                if progress.survives(exc):
-                    raise
-                self._progress_stopped(progress, exc)
+                self._progress_failed(progress, exc)
+            finally:
+                self._log_progress_lines(progress)
         return await self.get_job_status(run_id, account_id), None
 
-    @staticmethod
-    def _progress_call(progress: RunProgress) -> calls.Call[Any]:
-        return progress.next_call()
-
-    def _progress_read(self, progress: RunProgress, answer: Any) -> int | None:
-        for line in progress.read(answer):
+    def _log_progress_lines(self, progress: RunProgress) -> None:
+        for line in progress.take_lines():
             self.log.info("%s", line)
-        return progress.run_status(answer)
 
-    def _progress_stopped(self, progress: RunProgress, exc: DbtCloudError) -> None:
+    def _progress_failed(self, progress: RunProgress, exc: DbtCloudError) -> None:
+        """Raise a transient error again (the wait's policy handles it); else turn progress off."""
+        if progress.survives(exc):
+            raise exc
         self.log.info("No live progress for job run %s from here on: %s", progress.run_id, exc)
 
     def wait_for_job_run_status(
