@@ -62,7 +62,8 @@ class ClientConfig:
     :param read_timeout: Seconds to wait for the server between bytes of the answer.
     :param retry: The retry policy.
     :param page_size: Items per page on list endpoints (dbt Cloud caps it at 100).
-    :param max_concurrency: Concurrent requests the async path runs for one batch of pages or files.
+    :param max_concurrency: Concurrent requests for one batch of pages or files (tasks on the async
+        path, threads on the sync path).
     :param pool_size: Connections the async path keeps open per host, shared by every client of an
         event loop with the same settings.
     :param requests_per_minute: The async path's request budget for one account, shared by every

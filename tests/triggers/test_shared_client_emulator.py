@@ -51,8 +51,9 @@ async def test_two_triggers_in_one_loop_share_one_connection(emu, monkeypatch):
 
 
 async def test_the_budget_holds_under_a_thousand_concurrent_polls(emu, monkeypatch):
-    # A one-second window stands in for dbt Cloud's minute: 250 requests per second at most.
-    monkeypatch.setattr(budget_module, "shared_budgets", RateBudgets(window_seconds=1.0))
+    # A one-second window stands in for dbt Cloud's minute: 250 requests per second at most, counted
+    # over 1.1 s for the time a request takes to land (1 s guard in a real minute).
+    monkeypatch.setattr(budget_module, "shared_budgets", RateBudgets(window_seconds=1.0, guard_seconds=0.1))
     with_extra(emu, monkeypatch, requests_per_minute=250)
     (run_id,) = await start_runs(1)
     seen = len(emu.journal)
@@ -61,11 +62,16 @@ async def test_the_budget_holds_under_a_thousand_concurrent_polls(emu, monkeypat
     for hook in hooks:
         await hook.aclose()
     assert len(statuses) == 1000
-    stamps = sorted(entry["ts"] for entry in emu.journal[seen:] if entry.get("route") == "get_run")
+    # When each request reached the emulator (its journal time is when the answer was done).
+    stamps = sorted(
+        e["ts"] - e["latency_ms"] / 1000 for e in emu.journal[seen:] if e.get("route") == "get_run"
+    )
     assert len(stamps) == 1000
     busiest = max(sum(1 for t in stamps[i:] if t < start + 1.0) for i, start in enumerate(stamps))
-    # The client counts when it sends; the emulator when the request lands, a few ms later.
-    assert busiest <= 250 * 1.05, f"{busiest} requests reached dbt Cloud within one window"
+    # Counted where dbt Cloud counts them, when they land. The emulator shares this process (and its
+    # GIL), so a request can land well after it was counted; at most the pool's 10 connections carry
+    # such late requests at once, which bounds the overshoot at the server's end.
+    assert busiest <= 250 + 10, f"{busiest} requests reached dbt Cloud within one window"
     assert stamps[-1] - stamps[0] >= 3.0, "1,000 requests at 250 a window need at least three windows"
 
 
