@@ -31,7 +31,7 @@ __all__ = [
     "WaitStep",
     "Waiter",
     "deadlines",
-    "first_poll_delay",
+    "spread_pause",
     "transient_pause",
     "validate_execute_complete_event",
 ]
@@ -197,17 +197,18 @@ def transient_pause(poll_interval: float, errors_in_a_row: int, exc: BaseExcepti
     return float(max(pause, float(getattr(exc, "retry_after", None) or 0.0)))
 
 
-def first_poll_delay(poll_interval: float, draw: Callable[[], float] = random.random) -> float:
-    """How long a trigger waits before its first poll: a random share of one poll interval.
+def spread_pause(pause: float, draw: Callable[[], float] = random.random) -> float:
+    """A random share of a pause, for the first pause of a trigger or watcher.
 
     Triggers that start together (a DAG fanning out, a triggerer picking up its triggers after a
-    restart) would otherwise poll together, in bursts, for as long as they run. The task checked the
-    run just before it deferred, so the first poll loses nothing by coming a little later.
+    restart) would otherwise poll together, in bursts, for as long as they run. A run trigger still
+    polls at once when it starts, as the official one does (users' tests count on it), and spreads the
+    pause after that poll; a watcher spreads the pause before its first poll.
 
-    :param poll_interval: The trigger's poll interval, in seconds.
+    :param pause: The usual pause, in seconds.
     :param draw: A number in ``[0, 1)`` (``random.random``; a test's fixed draw).
     """
-    return max(0.0, float(poll_interval)) * draw()
+    return max(0.0, float(pause)) * draw()
 
 
 def deadlines(timeout: float, execution_timeout: float | None, now: float) -> tuple[float, float | None]:

@@ -28,7 +28,7 @@ from airflow_dbtcloud.api.waiting import (
     Waiter,
     WaitOutcome,
     deadlines,
-    first_poll_delay,
+    spread_pause,
 )
 from airflow_dbtcloud.hooks.dbt import (
     DbtCloudError,
@@ -163,7 +163,7 @@ class DbtCloudRunJobTrigger(BaseTrigger):
         # The deadlines are epoch seconds, so the clock is the wall clock; tests replace both.
         self._clock: Callable[[], float] = time.time
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-        self._first_delay: Callable[[float], float] = first_poll_delay
+        self._spread: Callable[[float], float] = spread_pause
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the keyword arguments that rebuild this trigger.
@@ -215,9 +215,7 @@ class DbtCloudRunJobTrigger(BaseTrigger):
         progress = hook.live_progress(self.run_id, self.account_id, asynchronous=True)
         if not isinstance(progress, RunProgress):
             progress = None  # a test double standing in for the whole hook
-        delay = self._first_delay(self.poll_interval)
-        if delay > 0:
-            await self._sleep(delay)
+        first = True
         while True:
             try:
                 if progress is None:  # the official poll (and what a test double controls)
@@ -235,7 +233,9 @@ class DbtCloudRunJobTrigger(BaseTrigger):
                 self.log.info("%s", step.note)
             if step.warning:
                 self.log.warning("%s", step.warning)
-            await self._sleep(step.pause)
+            # Triggers that started together poll together only once.
+            await self._sleep(self._spread(step.pause) if first else step.pause)
+            first = False
 
     async def is_still_running(self, hook: DbtCloudHook) -> bool:
         """Tell whether the run has not reached a terminal status yet.
@@ -405,7 +405,7 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
         """
         watcher = cls(**kwargs)
         errors = PollErrors(watcher.poll_interval, watcher.error_budget)
-        await asyncio.sleep(first_poll_delay(watcher.poll_interval))
+        await asyncio.sleep(spread_pause(watcher.poll_interval))
         while True:
             jobs_checked = -_JOB_CHECK_SECONDS
             # A hook per stretch of polls: after a stop, the next hook reads the connection again.

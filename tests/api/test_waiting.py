@@ -10,7 +10,7 @@ from airflow_dbtcloud.api.waiting import (
     Waiter,
     WaitOutcome,
     deadlines,
-    first_poll_delay,
+    spread_pause,
     validate_execute_complete_event,
 )
 
@@ -172,9 +172,9 @@ def test_a_run_longer_than_expected_is_warned_about_once_and_still_waited_for():
     assert wait.after_status(3).warning is None, "once"
 
 
-def test_the_first_poll_comes_within_one_interval_at_a_random_point():
-    assert first_poll_delay(60, draw=lambda: 0.0) == 0.0
-    assert first_poll_delay(60, draw=lambda: 0.5) == 30.0
-    delays = {first_poll_delay(10) for _ in range(50)}
+def test_a_spread_pause_is_a_random_share_of_the_usual_one():
+    assert spread_pause(60, draw=lambda: 0.0) == 0.0
+    assert spread_pause(60, draw=lambda: 0.5) == 30.0
+    delays = {spread_pause(10) for _ in range(50)}
     assert all(0 <= d < 10 for d in delays)
     assert len(delays) > 40, "spread out, not all at once"

@@ -43,7 +43,7 @@ def make_trigger(statuses, clock=None, **kwargs):
     trigger = DbtCloudRunJobTrigger(**params)
     trigger._clock = clock
     trigger._sleep = clock.sleep
-    trigger._first_delay = lambda interval: 0.0
+    trigger._spread = lambda pause: pause  # the pause after the first poll, unspread
     hook = mock.create_autospec(DbtCloudHook, instance=True, spec_set=True)
     hook.__aenter__.return_value = hook
     hook.__aexit__.return_value = False
@@ -217,3 +217,10 @@ async def test_the_trigger_logs_live_progress_from_the_emulator(dbt_cloud_emulat
     prefix = f"Job run {run_id}, step 1: "
     counters = [line.split(prefix, 1)[1].split(" ", 1)[0] for line in logged.splitlines() if prefix in line]
     assert [c for c in counters if "/" in c] == [f"{i}/18" for i in range(1, 19)]
+
+
+async def test_it_polls_at_once_then_spreads_the_pause_after_its_first_poll():
+    trigger, hook, clock = make_trigger([3, 3, 10])
+    trigger._spread = lambda pause: pause * 0.25
+    await run_once(trigger, hook)
+    assert clock.sleeps == [2.5, 10], "only the first pause is a share of the interval"
