@@ -261,20 +261,17 @@ class _Worker:
         peak = _proc_status_kb("VmHWM")
         return {"wall_s": wall, "peak_delta_kb": peak - baseline, "hwm_reset": hwm_reset, "count": count}
 
+    def cmd_triggers(self, run_ids: list[int], poll_interval: float, hook_params: dict[str, Any]) -> Any:
+        """Scenario 6: one trigger per run in one event loop, as the triggerer runs them.
 
-def _cmd_triggers(self: Any, run_ids: list[int], poll_interval: float, hook_params: dict[str, Any]) -> Any:
-    """Scenario 6: one trigger per run in one event loop, as the triggerer runs them.
+        :param run_ids: The runs.
+        :param poll_interval: Seconds between a trigger's polls.
+        :param hook_params: Our triggers' ``hook_params``.
+        """
+        from triggerer_load import run_triggers
 
-    :param run_ids: The runs.
-    :param poll_interval: Seconds between a trigger's polls.
-    :param hook_params: Our triggers' ``hook_params``.
-    """
-    from triggerer_load import run_triggers
-
-    return run_triggers(self.provider, self.conn_id, run_ids, poll_interval, hook_params)
-
-
-_Worker.cmd_triggers = _cmd_triggers  # type: ignore[attr-defined]
+        result = run_triggers(self.provider, self.conn_id, run_ids, poll_interval, hook_params)
+        return {**result, "peak_rss_kb": _proc_status_kb("VmHWM")}
 
 
 def worker_main(provider: str, result_fd: int) -> int:

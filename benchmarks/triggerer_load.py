@@ -10,17 +10,8 @@ connections, the busiest minute, and the delay from each run's end to its event.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
-
-
-def _peak_rss_kb() -> int:
-    with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 async def _run_all(
@@ -57,7 +48,7 @@ def run_triggers(
     :param run_ids: The runs to wait for.
     :param poll_interval: Seconds between a trigger's polls.
     :param hook_params: ``hook_params`` for our triggers (the official ones take none here).
-    :return: CPU seconds, wall seconds, peak RSS and each run's event (status, epoch seconds).
+    :return: CPU seconds, wall seconds and each run's event (status, epoch seconds).
     """
     if provider == "official":
         from airflow.providers.dbt.cloud.triggers.dbt import DbtCloudRunJobTrigger
@@ -72,6 +63,5 @@ def run_triggers(
     return {
         "cpu_s": time.process_time() - cpu,
         "wall_s": time.perf_counter() - wall,
-        "peak_rss_kb": _peak_rss_kb(),
         "events": {str(run_id): event for run_id, event in events.items()},
     }

@@ -116,7 +116,11 @@ def dag_run_state(env: Mapping[str, str], dag_id: str) -> str | None:
     return str(runs[0]["state"]) if runs else None
 
 
-def task_logs(home: Path, dag_id: str | None = None) -> str:
-    """Every task log file's text (the triggerer's part of a deferred task's log included), or one DAG's."""
+def task_logs(home: Path, dag_id: str | None = None, files: str = "*") -> str:
+    """The text of every task log file, or of one DAG's, or only the files matching ``files``.
+
+    The triggerer writes its part of a deferred task's log to files of its own beside the worker's,
+    named ``*.trigger.*``; the default reads both.
+    """
     root = home / "logs" / (f"dag_id={dag_id}" if dag_id else "")
-    return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob("*")) if p.is_file())
+    return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob(files)) if p.is_file())

@@ -101,12 +101,6 @@ def _task_process(standalone: psutil.Process) -> psutil.Process | None:
     return None
 
 
-def _trigger_logs(home: Path, dag_id: str) -> str:
-    """What the triggerer wrote into a deferred task's log (its own files, next to the worker's)."""
-    root = home / "logs" / f"dag_id={dag_id}"
-    return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob("*.trigger.*")) if p.is_file())
-
-
 class RestApi:
     """Airflow's public REST API on the standalone API server, used as the ``admin`` user."""
 
@@ -265,7 +259,7 @@ def main() -> int:
         answered_503 = sum(1 for e in emu.journal if e.get("route") == "get_run" and e["status"] == 503)
         kept_polling = "Transient error polling job run" in task_logs(home, DEFERRED_DAG_ID)
         polled_progress = len(NODE_PROGRESS.findall(task_logs(home, DAG_ID)))
-        triggerer_progress = len(NODE_PROGRESS.findall(_trigger_logs(home, DEFERRED_DAG_ID)))
+        triggerer_progress = len(NODE_PROGRESS.findall(task_logs(home, DEFERRED_DAG_ID, "*.trigger.*")))
         clear_runs = _runs(emu, CLEAR_JOB_ID, "trigger")
         markers = [
             m.group() if (m := MARKER.search(run["trigger"]["cause"] or "")) else None for run in clear_runs

@@ -69,7 +69,7 @@ class RateBudget:
         self._paused_until = 0.0
         # Takers queue on the lock (first come, first served); only the one at the front sleeps.
         self._lock = asyncio.Lock()
-        self.waited = 0.0
+        #: Requests that had to wait for their place.
         self.delayed = 0
 
     def lower_to(self, per_minute: float) -> None:
@@ -100,7 +100,6 @@ class RateBudget:
                 if wait <= 0:
                     self._sent.append(now)
                     if now > started:
-                        self.waited += now - started
                         self.delayed += 1
                     return
                 await self._sleep(wait)
