@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_dbtcloud._transport.errors import DbtCloudPayloadError
 from airflow_dbtcloud.api.status import RunOutcome, classify, status_name
 from airflow_dbtcloud.api.types import Run, RunStep
 
-__all__ = ["RunState", "StepState"]
+__all__ = ["RunState", "StepState", "parse_time"]
 
 
 def _int(value: Any, name: str, *, required: bool = False) -> int | None:
@@ -28,6 +29,19 @@ def _int(value: Any, name: str, *, required: bool = False) -> int | None:
 
 def _text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
+
+
+def parse_time(value: str | datetime | None) -> datetime | None:
+    """Read a timestamp as dbt Cloud writes it (ISO 8601, with or without a zone; naive means UTC).
+
+    :param value: The text, a datetime, or None.
+    :return: An aware datetime, or None for None or an empty string.
+    :raises ValueError: When the text is not a timestamp.
+    """
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace(" ", "T"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from airflow_dbtcloud._transport.retry import is_transient_error
 from airflow_dbtcloud.api.lifecycle import split_marker
-from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.api.run_state import RunState, parse_time
 from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, status_name
 from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, MAX_BACKOFF_SECONDS, transient_pause
 
@@ -28,7 +28,6 @@ __all__ = [
     "PollErrors",
     "RunFilter",
     "WatchState",
-    "parse_time",
     "run_event",
     "snapshot_payload",
 ]
@@ -52,19 +51,6 @@ def snapshot_payload(job_id: int, window: int = DEFAULT_WINDOW) -> dict[str, Any
         "limit": window,
         "include_related": json.dumps(["trigger"]),
     }
-
-
-def parse_time(value: str | datetime | None) -> datetime | None:
-    """Read a timestamp as dbt Cloud writes it (ISO 8601, with or without a zone; naive means UTC).
-
-    :param value: The text, a datetime, or None.
-    :return: An aware datetime, or None for None or an empty string.
-    :raises ValueError: When the text is not a timestamp.
-    """
-    if value is None or value == "":
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace(" ", "T"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

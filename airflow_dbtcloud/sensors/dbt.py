@@ -13,8 +13,8 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow_dbtcloud.api.calls import get_run, make_call
 from airflow_dbtcloud.api.ids import optional_id, require_id, seconds_or_none
 from airflow_dbtcloud.api.progress import RunProgress
-from airflow_dbtcloud.api.run_state import RunState
-from airflow_dbtcloud.api.run_watch import PollErrors, RunFilter, parse_time
+from airflow_dbtcloud.api.run_state import RunState, parse_time
+from airflow_dbtcloud.api.run_watch import PollErrors, RunFilter
 from airflow_dbtcloud.api.status import status_name
 from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, Waiter
 from airflow_dbtcloud.assets.dbt import asset_outlet, publish_assets

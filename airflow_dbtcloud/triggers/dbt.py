@@ -12,14 +12,13 @@ from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_dbtcloud.api.ids import optional_id, require_id
 from airflow_dbtcloud.api.progress import RunProgress
-from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.api.run_state import RunState, parse_time
 from airflow_dbtcloud.api.run_watch import (
     DEFAULT_WINDOW,
     JobMark,
     PollErrors,
     RunFilter,
     WatchState,
-    parse_time,
     run_event,
     snapshot_payload,
 )

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.providers.common.compat.openlineage.check import require_openlineage_version
 
-from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.api.run_state import RunState, parse_time
 from airflow_dbtcloud.hooks.dbt import DBT_CAUSE_MAX_LENGTH, DbtCloudJobRunFailedError, DbtCloudNotFoundError
 
 if TYPE_CHECKING:
@@ -255,13 +255,12 @@ def _identity(run: RunState, account_id: int | None) -> _JobRunIdentity | None:
 def _event_time(*candidates: str | None) -> str:
     """The first of dbt Cloud's timestamps that reads as one, in ISO 8601 with a zone; else now."""
     for text in candidates:
-        if not text:
-            continue
         try:
-            moment = datetime.fromisoformat(text)
+            moment = parse_time(text)
         except ValueError:
             continue
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+        if moment is not None:
+            return moment.isoformat()
     return datetime.now(UTC).isoformat()
 
 

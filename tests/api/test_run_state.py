@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from api_failure_payloads import RUN
 
 from airflow_dbtcloud._transport.errors import DbtCloudPayloadError
-from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.api.run_state import RunState, parse_time
 
 
 def test_reads_the_fields_the_provider_uses():
@@ -59,3 +61,9 @@ def test_progress_names_the_current_step():
         }
     )
     assert run.progress(42.4) == "Running after 42s, step 2/2: Build"
+
+
+def test_parse_time_reads_dbt_cloud_timestamps():
+    assert parse_time("2026-11-29 10:00:05.123456+00:00") == datetime(2026, 11, 29, 10, 0, 5, 123456, UTC)
+    assert parse_time("2026-11-29T10:00:05") == datetime(2026, 11, 29, 10, 0, 5, tzinfo=UTC)
+    assert parse_time(None) is None

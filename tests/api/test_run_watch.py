@@ -14,7 +14,6 @@ from airflow_dbtcloud.api.run_watch import (
     PollErrors,
     RunFilter,
     WatchState,
-    parse_time,
     run_event,
     snapshot_payload,
 )
@@ -182,9 +181,3 @@ def test_a_watcher_polls_through_a_long_outage_and_stops_only_for_errors_polling
     assert errors.pause_for_watcher(slow_down) == (900.0, False), "Retry-After wins when longer"
     rejected = DbtCloudAuthError(401, "GET", "/runs/")
     assert PollErrors(5).pause_for_watcher(rejected) == (STOPPED_RECHECK_SECONDS, True)
-
-
-def test_parse_time_reads_dbt_cloud_timestamps():
-    assert parse_time("2026-11-29 10:00:05.123456+00:00") == datetime(2026, 11, 29, 10, 0, 5, 123456, UTC)
-    assert parse_time("2026-11-29T10:00:05") == datetime(2026, 11, 29, 10, 0, 5, tzinfo=UTC)
-    assert parse_time(None) is None
