@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -124,3 +126,18 @@ def task_logs(home: Path, dag_id: str | None = None, files: str = "*") -> str:
     """
     root = home / "logs" / (f"dag_id={dag_id}" if dag_id else "")
     return "\n".join(p.read_text(errors="replace") for p in sorted(root.rglob(files)) if p.is_file())
+
+
+def emulator_data(emu: Any, path: str, **query: Any) -> Any:
+    """GET one path of the emulator's account through its public API, as any client would; its ``data``.
+
+    :param emu: The running emulator.
+    :param path: The path under ``/api/v2/accounts/<id>``, e.g. ``/jobs/300/``.
+    :param query: Query parameters.
+    """
+    url = f"{emu.base_url}/api/v2/accounts/{emu.account_id}{path}"
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {emu.token}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the loopback emulator
+        return json.load(response)["data"]

@@ -36,7 +36,17 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from airflow_processes import airflow, airflow_env, dag_run_state, free_port, start, stop, task_logs, wait
+from airflow_processes import (
+    airflow,
+    airflow_env,
+    dag_run_state,
+    emulator_data,
+    free_port,
+    start,
+    stop,
+    task_logs,
+    wait,
+)
 
 JOB_ID = 302
 DEFERRED_JOB_ID = 301
@@ -81,12 +91,7 @@ def _runs(emu: Any, job_id: int, *related: str) -> list[dict[str, Any]]:
     query = {"job_definition_id": job_id, "order_by": "id"}
     if related:
         query["include_related"] = json.dumps(list(related))
-    request = urllib.request.Request(  # noqa: S310 - the loopback emulator
-        f"{emu.base_url}/api/v2/accounts/{emu.account_id}/runs/?{urllib.parse.urlencode(query)}",
-        headers={"Authorization": f"Token {emu.token}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return list(json.load(response)["data"])
+    return list(emulator_data(emu, "/runs/", **query))
 
 
 def _task_process(standalone: psutil.Process) -> psutil.Process | None:

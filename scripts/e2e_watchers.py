@@ -38,11 +38,20 @@ import sqlite3
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from airflow_processes import airflow, airflow_env, dag_runs, free_port, start, stop, task_logs, wait
+from airflow_processes import (
+    airflow,
+    airflow_env,
+    dag_runs,
+    emulator_data,
+    free_port,
+    start,
+    stop,
+    task_logs,
+    wait,
+)
 
 JOB_ID = 300
 POLL_SECONDS = 1
@@ -106,15 +115,6 @@ EXPECTED = {
 #: Seconds the script watches a settled state to be sure nothing more fires.
 SETTLE = 6 * POLL_SECONDS
 MARKED_CAUSE = "Triggered via Apache Airflow by task 'run' in the nightly DAG. [airflow:0123456789abcdef]"
-
-
-def _job(emu: Any) -> dict[str, Any]:
-    request = urllib.request.Request(  # noqa: S310 - the loopback emulator
-        f"{emu.base_url}/api/v2/accounts/{emu.account_id}/jobs/{JOB_ID}/",
-        headers={"Authorization": f"Token {emu.token}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return dict(json.load(response)["data"])
 
 
 def _query(home: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -199,7 +199,9 @@ def main() -> int:
     api_port = free_port()
     with run_emulator() as emu:
         emu.set_job_script(JOB_ID, outcome="success", queued_seconds=0.2, running_seconds=1)
-        WATCHERS["watch_env_success_or_error"]["environment_id"] = int(_job(emu)["environment_id"])
+        WATCHERS["watch_env_success_or_error"]["environment_id"] = int(
+            emulator_data(emu, f"/jobs/{JOB_ID}/")["environment_id"]
+        )
         (home / "dags" / "watchers.py").write_text(
             DAG_FILE.format(
                 watchers=WATCHERS,
