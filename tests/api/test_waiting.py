@@ -172,9 +172,12 @@ def test_a_run_longer_than_expected_is_warned_about_once_and_still_waited_for():
     assert wait.after_status(3).warning is None, "once"
 
 
-def test_a_spread_pause_is_a_random_share_of_the_usual_one():
-    assert spread_pause(60, draw=lambda: 0.0) == 0.0
-    assert spread_pause(60, draw=lambda: 0.5) == 30.0
-    delays = {spread_pause(10) for _ in range(50)}
-    assert all(0 <= d < 10 for d in delays)
-    assert len(delays) > 40, "spread out, not all at once"
+def test_a_spread_pause_lies_around_the_usual_one():
+    assert spread_pause(60, draw=lambda: 0.0) == 30.0
+    assert spread_pause(60, draw=lambda: 0.5) == 60.0
+    assert spread_pause(-5, draw=lambda: 0.5) == 0.0
+    delays = [spread_pause(10) for _ in range(2000)]
+    assert all(5 <= d < 15 for d in delays)
+    assert len(set(delays)) > 1900, "spread out, not all at once"
+    # Centred on the usual pause: a spread trigger polls as often as an unspread one, on average.
+    assert 9.7 < sum(delays) / len(delays) < 10.3
