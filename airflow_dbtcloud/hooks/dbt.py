@@ -173,17 +173,51 @@ class TokenAuth(AuthBase):
         return "TokenAuth(token=***)"
 
 
-def _account_binder(func: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
-    """Return a function that binds a call's arguments when ``account_id`` was not given, else None."""
-    signature = inspect.signature(func)
+class _AccountArgument:
+    """Where a hook method takes ``account_id``, read from its signature on the first call.
 
-    def missing(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if kwargs.get("account_id") is not None:
-            return None
-        bound = signature.bind(*args, **kwargs)
-        return bound if bound.arguments.get("account_id") is None else None
+    Reading signatures when the hook module is imported would add to every DAG file's parse time,
+    and binding the whole signature on each call would add to every poll of a deferred wait.
 
-    return missing
+    :param func: The hook method.
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self._func = func
+        self._position: int | None = None
+        self._resolved = False
+
+    def _index(self) -> int | None:
+        if not self._resolved:
+            for index, parameter in enumerate(inspect.signature(self._func).parameters.values()):
+                if parameter.name == "account_id" and parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+                    self._position = index
+            self._resolved = True
+        return self._position
+
+    def missing(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Tell whether a call left ``account_id`` out or passed None.
+
+        :param args: The call's positional arguments, ``self`` first.
+        :param kwargs: The call's keyword arguments.
+        """
+        index = self._index()
+        given = args[index] if index is not None and len(args) > index else kwargs.get("account_id")
+        return given is None
+
+    def filled(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], account_id: int
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Return the call's arguments with ``account_id`` set where the caller put it (or left it).
+
+        :param args: The call's positional arguments.
+        :param kwargs: The call's keyword arguments.
+        :param account_id: The account to fill in.
+        """
+        index = self._index()
+        if index is not None and len(args) > index:
+            return (*args[:index], account_id, *args[index + 1 :]), kwargs
+        return args, {**kwargs, "account_id": account_id}
 
 
 def fallback_to_default_account(func: T) -> T:
@@ -197,15 +231,14 @@ def fallback_to_default_account(func: T) -> T:
     if inspect.iscoroutinefunction(func):
         return provide_account_id(func)
 
-    missing = _account_binder(func)
+    account = _AccountArgument(func)
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        bound = missing(args, kwargs)
-        if bound is None:
+        if not account.missing(args, kwargs):
             return func(*args, **kwargs)
-        bound.arguments["account_id"] = args[0].default_account_id()
-        return func(*bound.args, **bound.kwargs)
+        args, kwargs = account.filled(args, kwargs, args[0].default_account_id())
+        return func(*args, **kwargs)
 
     return cast("T", wrapper)
 
@@ -217,15 +250,14 @@ def provide_account_id(func: T) -> T:
     :param func: The async hook method to decorate.
     """
 
-    missing = _account_binder(func)
+    account = _AccountArgument(func)
 
     @wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        bound = missing(args, kwargs)
-        if bound is None:
+        if not account.missing(args, kwargs):
             return await func(*args, **kwargs)
-        bound.arguments["account_id"] = await args[0].adefault_account_id()
-        return await func(*bound.args, **bound.kwargs)
+        args, kwargs = account.filled(args, kwargs, await args[0].adefault_account_id())
+        return await func(*args, **kwargs)
 
     return cast("T", wrapper)
 
