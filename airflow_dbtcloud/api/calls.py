@@ -14,8 +14,6 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from requests import Response
-
 from airflow_dbtcloud._transport.errors import DbtCloudPayloadError
 from airflow_dbtcloud._transport.flow import adrive, drive
 from airflow_dbtcloud.api.run_state import RunState, StepState
@@ -89,14 +87,23 @@ def runs_from_body(body: Any) -> list[RunState]:
     return [RunState.from_payload(item) for item in items]
 
 
+def _is_response(value: Any) -> bool:
+    """Whether ``value`` is a real ``requests.Response``, not a test's stand-in for one."""
+    # Imported here: the operator modules import this one while a DAG file is parsed, and only the hook,
+    # imported when a task runs, needs requests.
+    from requests import Response
+
+    return isinstance(value, Response)
+
+
 def _response_run(response: Any) -> RunState:
-    if isinstance(response, Response):
+    if _is_response(response):
         return run_from_body(response.json())
     return RunState.from_stand_in(response.json()["data"])
 
 
 def _response_runs(response: Any) -> list[RunState]:
-    if isinstance(response, Response):
+    if _is_response(response):
         return runs_from_body(response.json())
     return [RunState.from_stand_in(item) for item in response.json()["data"]]
 

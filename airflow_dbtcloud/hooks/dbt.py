@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 import requests
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.http.hooks.http import HttpHook
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import amask_secret, mask_secret
 from requests.auth import AuthBase
 
@@ -76,6 +75,13 @@ from airflow_dbtcloud.api.waiting import (
     Waiter,
     validate_execute_complete_event,
 )
+from airflow_dbtcloud.hooks.errors import (
+    DbtCloudJobRunCancelledError,
+    DbtCloudJobRunException,
+    DbtCloudJobRunFailedError,
+    DbtCloudJobRunTimeoutError,
+)
+from airflow_dbtcloud.hooks.lazy import DEFAULT_CONN_NAME
 
 if TYPE_CHECKING:
     from requests import PreparedRequest, Response, Session
@@ -116,31 +122,6 @@ __all__ = [
 DBT_CAUSE_MAX_LENGTH = CAUSE_MAX_LENGTH
 
 T = TypeVar("T", bound=Any)
-
-
-class DbtCloudJobRunException(DbtCloudError):
-    """A dbt Cloud job run ended in a status other than the one expected, or did not end in time."""
-
-
-class DbtCloudJobRunFailedError(DbtCloudJobRunException):
-    """
-    A run ended in a status the waiter did not expect (error or cancelled, usually).
-
-    :param message: The message, with the failure report when one was gathered.
-    :param status: The status code the run ended with.
-    """
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class DbtCloudJobRunTimeoutError(DbtCloudJobRunException):
-    """A wait for a run ended because its timeout passed while the run was still going."""
-
-
-class DbtCloudJobRunCancelledError(DbtCloudJobRunFailedError, AirflowFailException):
-    """A run was cancelled in dbt Cloud: the task fails without using its remaining retries."""
 
 
 class JobRunInfo(TypedDict):
@@ -301,7 +282,7 @@ class DbtCloudHook(HttpHook):
     """
 
     conn_name_attr = "dbt_cloud_conn_id"
-    default_conn_name = "dbt_cloud_default"
+    default_conn_name = DEFAULT_CONN_NAME
     conn_type = "dbt_cloud"
     hook_name = "dbt Cloud"
 

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 from airflow_dbtcloud.api.failures import FailureReport
 from airflow_dbtcloud.api.status import DbtCloudJobRunStatus
 from airflow_dbtcloud.api.waiting import WaitOutcome, validate_execute_complete_event
-from airflow_dbtcloud.hooks.dbt import DbtCloudJobRunCancelledError, DbtCloudJobRunFailedError
+from airflow_dbtcloud.hooks.errors import DbtCloudJobRunCancelledError, DbtCloudJobRunFailedError
 
 __all__ = ["NOT_RETRYING", "raise_for_failed_run", "settle_event"]
 

@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, ObjectStoragePath
 
 from airflow_dbtcloud.api.ids import require_id
-from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+from airflow_dbtcloud.hooks.lazy import DEFAULT_CONN_NAME, hook_class, hook_names
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 __all__ = ["DbtCloudGetJobRunArtifactOperator"]
+
+# Imported on first use, so that a DAG file using this operator does not import the hook.
+__getattr__ = hook_names(__name__, "DbtCloudHook")
 
 
 def _check_artifact_path(path: Any) -> str:
@@ -73,7 +76,7 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
     def __init__(
         self,
         *,
-        dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
+        dbt_cloud_conn_id: str = DEFAULT_CONN_NAME,
         run_id: int | None = None,
         path: str | list[str],
         account_id: int | None = None,
@@ -130,7 +133,7 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
         if isinstance(self.path, str) and not self.output_file_name:
             # Derived after rendering, so the name uses the rendered ids and path.
             self.output_file_name = self._default_name(self.path)
-        hook = DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
+        hook = hook_class(__name__)(self.dbt_cloud_conn_id, **self.hook_params)
         written: list[str] = []
         for artifact in map(_check_artifact_path, paths):
             target = self._destination(artifact, self.output_file_name)

@@ -10,13 +10,19 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_dbtcloud.api.ids import optional_id, require_id
+from airflow_dbtcloud.api.status import DbtCloudJobRunStatus
 from airflow_dbtcloud.assets.dbt import asset_outlet, publish_assets
-from airflow_dbtcloud.hooks.dbt import DbtCloudHook, DbtCloudJobRunStatus
+from airflow_dbtcloud.hooks.lazy import DEFAULT_CONN_NAME, hook_class, hook_names
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+
 __all__ = ["DbtCloudRunAssetsOperator"]
+
+# Imported on first use, so that a DAG file using this operator does not import the hook.
+__getattr__ = hook_names(__name__, "DbtCloudHook")
 
 
 class DbtCloudRunAssetsOperator(BaseOperator):
@@ -57,7 +63,7 @@ class DbtCloudRunAssetsOperator(BaseOperator):
         run_id: int | str,
         job_id: int | None = None,
         account_id: int | None = None,
-        dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
+        dbt_cloud_conn_id: str = DEFAULT_CONN_NAME,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -72,7 +78,7 @@ class DbtCloudRunAssetsOperator(BaseOperator):
     @cached_property
     def hook(self) -> DbtCloudHook:
         """The dbt Cloud hook built from ``dbt_cloud_conn_id`` and ``hook_params``."""
-        return DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
+        return hook_class(__name__)(self.dbt_cloud_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> int:
         """Add the events of what the run built, or skip while it is still going.

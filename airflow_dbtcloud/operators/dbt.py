@@ -20,18 +20,16 @@ from airflow_dbtcloud.api.ids import optional_id, require_id, seconds_or_none
 from airflow_dbtcloud.api.jobs import TYPED_OVERRIDES, merge_overrides, trigger_fields
 from airflow_dbtcloud.api.lifecycle import ObtainedRun, RunRequest, build_cause, obtain_run, reason_room
 from airflow_dbtcloud.api.run_state import RunState
-from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET
+from airflow_dbtcloud.api.status import DbtCloudJobRunStatus
+from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, validate_execute_complete_event
 from airflow_dbtcloud.assets.dbt import asset_outlet, publish_assets
-from airflow_dbtcloud.hooks.dbt import (
-    DbtCloudHook,
+from airflow_dbtcloud.hooks.errors import (
     DbtCloudJobRunCancelledError,
     DbtCloudJobRunException,
     DbtCloudJobRunFailedError,
-    DbtCloudJobRunStatus,
     DbtCloudJobRunTimeoutError,
-    JobRunInfo,
-    validate_execute_complete_event,
 )
+from airflow_dbtcloud.hooks.lazy import DEFAULT_CONN_NAME, hook_class, hook_names
 from airflow_dbtcloud.hooks.run_outcome import NOT_RETRYING, raise_for_failed_run, settle_event
 from airflow_dbtcloud.links.dbt import DbtCloudJobLink, DbtCloudRunJobOperatorLink, publish_run_links
 from airflow_dbtcloud.operators.artifacts import DbtCloudGetJobRunArtifactOperator
@@ -55,6 +53,8 @@ from airflow_dbtcloud.utils.openlineage import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_dbtcloud.hooks.dbt import DbtCloudHook, JobRunInfo
+
 # The official module exposes the hook, trigger, status and exception names too; keep them importable here.
 __all__ = [
     "DbtCloudGetJobRunArtifactOperator",
@@ -73,6 +73,9 @@ __all__ = [
     "inject_parent_job_information_into_dbt_cloud_cause",
     "validate_execute_complete_event",
 ]
+
+# Imported on first use: the hook module is what makes importing it slow, and a DAG file never needs it.
+__getattr__ = hook_names(__name__, "DbtCloudHook", "JobRunInfo")
 
 
 class DbtCloudRunJobOperator(BaseOperator):
@@ -150,7 +153,7 @@ class DbtCloudRunJobOperator(BaseOperator):
     def __init__(
         self,
         *,
-        dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
+        dbt_cloud_conn_id: str = DEFAULT_CONN_NAME,
         job_id: int | None = None,
         project_name: str | None = None,
         environment_name: str | None = None,
@@ -227,7 +230,7 @@ class DbtCloudRunJobOperator(BaseOperator):
     @cached_property
     def hook(self) -> DbtCloudHook:
         """The dbt Cloud hook built from ``dbt_cloud_conn_id`` and ``hook_params``."""
-        return DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
+        return hook_class(__name__)(self.dbt_cloud_conn_id, **self.hook_params)
 
     def _run_config(self) -> dict[str, Any]:
         """``additional_run_config`` with the typed overrides merged in."""

@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+from airflow_dbtcloud.hooks.lazy import DEFAULT_CONN_NAME, hook_class, hook_names
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 __all__ = ["DbtCloudListJobRunsOperator", "DbtCloudListJobsOperator"]
+
+# Imported on first use, so that a DAG file using this operator does not import the hook.
+__getattr__ = hook_names(__name__, "DbtCloudHook")
 
 
 class DbtCloudListJobsOperator(BaseOperator):
@@ -31,7 +34,7 @@ class DbtCloudListJobsOperator(BaseOperator):
     def __init__(
         self,
         *,
-        dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
+        dbt_cloud_conn_id: str = DEFAULT_CONN_NAME,
         account_id: int | None = None,
         project_id: int | None = None,
         order_by: str | None = None,
@@ -50,7 +53,7 @@ class DbtCloudListJobsOperator(BaseOperator):
 
         :param context: The Airflow task context.
         """
-        hook = DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
+        hook = hook_class(__name__)(self.dbt_cloud_conn_id, **self.hook_params)
         pages = hook.list_jobs(account_id=self.account_id, order_by=self.order_by, project_id=self.project_id)
         ids = [job["id"] for job in _items(pages)]
         self.log.info("Jobs in the specified dbt Cloud account are: %s", ", ".join(map(str, ids)))
@@ -85,7 +88,7 @@ class DbtCloudListJobRunsOperator(BaseOperator):
     def __init__(
         self,
         *,
-        dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
+        dbt_cloud_conn_id: str = DEFAULT_CONN_NAME,
         account_id: int | None = None,
         job_id: int | None = None,
         order_by: str | None = None,
@@ -110,7 +113,7 @@ class DbtCloudListJobRunsOperator(BaseOperator):
 
         :param context: The Airflow task context.
         """
-        hook = DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
+        hook = hook_class(__name__)(self.dbt_cloud_conn_id, **self.hook_params)
         pages = hook.list_job_runs(
             account_id=self.account_id,
             include_related=self.include_related,

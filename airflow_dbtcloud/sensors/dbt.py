@@ -10,22 +10,22 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from airflow_dbtcloud._transport.errors import DbtCloudError
 from airflow_dbtcloud.api.calls import get_run, make_call
 from airflow_dbtcloud.api.ids import optional_id, require_id, seconds_or_none
 from airflow_dbtcloud.api.progress import RunProgress
 from airflow_dbtcloud.api.run_state import RunState, parse_time
 from airflow_dbtcloud.api.run_watch import PollErrors, RunFilter
-from airflow_dbtcloud.api.status import status_name
-from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, Waiter
-from airflow_dbtcloud.assets.dbt import asset_outlet, publish_assets
-from airflow_dbtcloud.hooks.dbt import (
-    DbtCloudError,
-    DbtCloudHook,
-    DbtCloudJobRunException,
-    DbtCloudJobRunStatus,
+from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, status_name
+from airflow_dbtcloud.api.waiting import (
+    DEFAULT_ERROR_BUDGET,
     DbtCloudTriggerEventException,
+    Waiter,
     validate_execute_complete_event,
 )
+from airflow_dbtcloud.assets.dbt import asset_outlet, publish_assets
+from airflow_dbtcloud.hooks.errors import DbtCloudJobRunException
+from airflow_dbtcloud.hooks.lazy import DEFAULT_CONN_NAME, hook_class, hook_names
 from airflow_dbtcloud.hooks.run_outcome import raise_for_failed_run, settle_event
 from airflow_dbtcloud.links.dbt import DbtCloudJobLink, DbtCloudRunJobOperatorLink, publish_run_links
 from airflow_dbtcloud.sensors.next_run import NextRun
@@ -40,6 +40,8 @@ from airflow_dbtcloud.utils.openlineage import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+
 # The official module exposes the event check and the lineage function too; keep them importable here.
 __all__ = [
     "DbtCloudJobRunSensor",
@@ -47,6 +49,9 @@ __all__ = [
     "generate_openlineage_events_from_dbt_cloud_run",
     "validate_execute_complete_event",
 ]
+
+# Imported on first use, so that a DAG file using this sensor does not import the hook.
+__getattr__ = hook_names(__name__, "DbtCloudHook")
 
 
 class DbtCloudJobRunSensorTimeout(DbtCloudJobRunException, AirflowSensorTimeout):
@@ -93,7 +98,7 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        dbt_cloud_conn_id: str = DbtCloudHook.default_conn_name,
+        dbt_cloud_conn_id: str = DEFAULT_CONN_NAME,
         run_id: int | None = None,
         account_id: int | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -144,7 +149,7 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
     @cached_property
     def hook(self) -> DbtCloudHook:
         """The dbt Cloud hook built from ``dbt_cloud_conn_id`` and ``hook_params``."""
-        return DbtCloudHook(self.dbt_cloud_conn_id, **self.hook_params)
+        return hook_class(__name__)(self.dbt_cloud_conn_id, **self.hook_params)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Check the run once (with ``job_id``: look once for the job's next run).

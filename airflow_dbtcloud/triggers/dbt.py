@@ -6,10 +6,11 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
+from airflow_dbtcloud._transport.errors import DbtCloudError, DbtCloudPayloadError
 from airflow_dbtcloud.api.ids import optional_id, require_id
 from airflow_dbtcloud.api.progress import RunProgress
 from airflow_dbtcloud.api.run_state import RunState, parse_time
@@ -22,6 +23,7 @@ from airflow_dbtcloud.api.run_watch import (
     run_event,
     snapshot_payload,
 )
+from airflow_dbtcloud.api.status import DbtCloudJobRunStatus
 from airflow_dbtcloud.api.waiting import (
     DEFAULT_ERROR_BUDGET,
     Waiter,
@@ -29,14 +31,15 @@ from airflow_dbtcloud.api.waiting import (
     deadlines,
     spread_pause,
 )
-from airflow_dbtcloud.hooks.dbt import (
-    DbtCloudError,
-    DbtCloudHook,
-    DbtCloudJobRunStatus,
-    DbtCloudPayloadError,
-)
+from airflow_dbtcloud.hooks.lazy import DEFAULT_CONN_NAME, hook_class, hook_names
+
+if TYPE_CHECKING:
+    from airflow_dbtcloud.hooks.dbt import DbtCloudHook
 
 __all__ = ["DbtCloudJobRunEventTrigger", "DbtCloudRunJobTrigger", "storable_hook_params", "wait_arguments"]
+
+# Imported on first use: the operators import this module, and a DAG file never needs the hook.
+__getattr__ = hook_names(__name__, "DbtCloudHook")
 
 _CLASSPATH = "airflow_dbtcloud.triggers.dbt.DbtCloudRunJobTrigger"
 
@@ -191,7 +194,7 @@ class DbtCloudRunJobTrigger(BaseTrigger):
         :return: An async iterator with one :class:`~airflow.triggers.base.TriggerEvent`.
         """
         try:
-            async with DbtCloudHook(self.conn_id, **self.hook_params) as hook:
+            async with hook_class(__name__)(self.conn_id, **self.hook_params) as hook:
                 outcome = await self._wait(hook)
         except asyncio.CancelledError:
             raise
@@ -303,7 +306,7 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
     def __init__(
         self,
         job_id: int | Sequence[int],
-        conn_id: str = DbtCloudHook.default_conn_name,
+        conn_id: str = DEFAULT_CONN_NAME,
         account_id: int | None = None,
         statuses: Sequence[int] = (DbtCloudJobRunStatus.SUCCESS.value,),
         environment_id: int | None = None,
@@ -408,7 +411,7 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
         while True:
             jobs_checked = -_JOB_CHECK_SECONDS
             # A hook per stretch of polls: after a stop, the next hook reads the connection again.
-            async with DbtCloudHook(watcher.conn_id, **watcher.hook_params) as hook:
+            async with hook_class(__name__)(watcher.conn_id, **watcher.hook_params) as hook:
                 while True:
                     try:
                         if time.monotonic() - jobs_checked >= _JOB_CHECK_SECONDS:

@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.providers.common.compat.openlineage.check import require_openlineage_version
 
+from airflow_dbtcloud._transport.errors import DbtCloudNotFoundError
+from airflow_dbtcloud.api.jobs import CAUSE_MAX_LENGTH as DBT_CAUSE_MAX_LENGTH
 from airflow_dbtcloud.api.run_state import RunState, parse_time
-from airflow_dbtcloud.hooks.dbt import DBT_CAUSE_MAX_LENGTH, DbtCloudJobRunFailedError, DbtCloudNotFoundError
+from airflow_dbtcloud.hooks.errors import DbtCloudJobRunFailedError
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
