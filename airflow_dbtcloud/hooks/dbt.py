@@ -1108,8 +1108,11 @@ class DbtCloudHook(HttpHook):
         return await self.get_job_status(run_id, account_id), None
 
     def _log_progress_lines(self, progress: RunProgress) -> None:
-        for line in progress.take_lines():
-            self.log.info("%s", line)
+        # One record per poll, a line per node: on a triggerer with a thousand waits, a record per
+        # line cost more CPU than the poll's request.
+        lines = progress.take_lines()
+        if lines:
+            self.log.info("%s", "\n".join(lines))
 
     def _progress_failed(self, progress: RunProgress, exc: DbtCloudError) -> None:
         """Raise a transient error again (the wait's policy handles it); else turn progress off."""
