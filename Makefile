@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test lint typecheck unit bench e2e official-tests clean
+.PHONY: venv bench-venv demo test lint typecheck unit bench e2e official-tests clean
 
 venv: $(VENV)/.installed
 
@@ -35,8 +35,13 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+# The suite runs every benchmark scenario in a smoke size (tests/benchmarks), in the benchmark venv.
+unit: venv bench-venv
 	$(BIN)/pytest -q
+
+# benchmarks/.venv-official: the official provider beside this one, rebuilt when the pins change.
+bench-venv: venv
+	$(BIN)/python benchmarks/run.py --build-only
 
 test: lint typecheck unit
 

@@ -47,7 +47,12 @@ from pathlib import Path
 from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "latest.md"
+DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results.md"
+#: Written with the default output (unless ``--no-docs``): the docs page and one PNG per scenario.
+DOCS_PAGE = REPO_ROOT / "docs" / "benchmarks.md"
+CHART_DIR = REPO_ROOT / "docs" / "benchmarks"
+DOCS_TEMPLATE = REPO_ROOT / "benchmarks" / "docs_page.md"
+DOCS_PLACEHOLDER = "<!-- latest results -->"
 
 PROVIDERS = ("official", "ours")
 CONN_IDS = {"official": "dbt_cloud_official", "ours": "dbt_cloud_ours"}
@@ -93,6 +98,47 @@ def _reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
+
+
+class _BenchTaskInstance:
+    """The task instance scenario 9's operators see: an identity and a place for their XComs."""
+
+    def __init__(self) -> None:
+        self.dag_id, self.run_id, self.task_id, self.map_index = "bench", "bench_run", "calls_per_run", -1
+        self.try_number, self.max_tries = 1, 0
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        """Keep an XCom.
+
+        :param key: Its key.
+        :param value: Its value.
+        """
+        self.xcom[key] = value
+
+
+class _BenchStore:
+    """The ``task_state_store`` scenario 9's operators see, kept in a dict."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Read a value.
+
+        :param key: Its key.
+        :param default: What to return when it is not there.
+        """
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: Any, retention: Any = None) -> None:
+        """Store a value.
+
+        :param key: Its key.
+        :param value: The value.
+        :param retention: Ignored here.
+        """
+        self.data[key] = value
 
 
 class _Worker:
@@ -272,6 +318,83 @@ class _Worker:
 
         result = run_triggers(self.provider, self.conn_id, run_ids, poll_interval, hook_params)
         return {**result, "peak_rss_kb": _proc_status_kb("VmHWM")}
+
+    def cmd_deferred(self, job_id: int, poll_interval: float, hook_params: dict[str, Any]) -> dict[str, Any]:
+        """Scenario 9: one deferrable ``DbtCloudRunJobOperator`` task, as Airflow runs it.
+
+        ``execute`` starts the run and defers; the trigger it handed over runs to its event in this
+        process's event loop; the method the task resumes in handles the event. The emulator counts the
+        requests (the parent reads its journal around the command).
+
+        :param job_id: The job to run.
+        :param poll_interval: The operator's ``check_interval``.
+        :param hook_params: Our operator's ``hook_params`` (the official one gets none here).
+        """
+        if self.provider == "official":
+            from airflow.providers.dbt.cloud.operators.dbt import DbtCloudRunJobOperator
+        else:
+            from airflow_dbtcloud.operators.dbt import DbtCloudRunJobOperator
+        from airflow.sdk import DAG
+        from airflow.sdk.exceptions import TaskDeferred
+        from triggerer_load import first_event
+
+        with DAG(dag_id="bench", schedule=None):  # the official operator needs its DAG when it runs
+            operator = DbtCloudRunJobOperator(
+                task_id="calls_per_run",
+                dbt_cloud_conn_id=self.conn_id,
+                job_id=job_id,
+                deferrable=True,
+                check_interval=poll_interval,
+                timeout=3600,
+                **({"hook_params": hook_params} if hook_params else {}),
+            )
+        context: dict[str, Any] = {"ti": _BenchTaskInstance(), "task_state_store": _BenchStore()}
+        started = time.perf_counter()
+        try:
+            operator.execute(context)
+        except TaskDeferred as deferred:
+            event = asyncio.run(first_event(deferred.trigger))
+            result = getattr(operator, deferred.method_name)(context, event)
+        else:
+            raise RuntimeError("the operator did not defer")
+        return {"run_id": int(result), "wall_s": time.perf_counter() - started}
+
+    def cmd_list_jobs(self, account_id: int) -> dict[str, Any]:
+        """Scenario 7: one sync ``list_jobs(account_id)`` on a fresh hook; its wall time and what came back.
+
+        Only the call is timed; decoding the pages and fingerprinting the jobs happen afterwards.
+
+        :param account_id: The account whose jobs are listed.
+        """
+        import hashlib
+
+        hook = self._hook()
+        cpu, started = time.process_time(), time.perf_counter()
+        pages = hook.list_jobs(account_id)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        # The official hook asks for one page after the other; ours sends the pages after the first
+        # on up to max_concurrency threads.
+        concurrency = hook.client_config.max_concurrency if self.provider == "ours" else 1
+        if hasattr(hook, "close"):
+            hook.close()
+        fingerprint = hashlib.sha256()
+        ids: list[int] = []
+        sizes: list[int] = []
+        for page in pages:
+            data = page.json()["data"]
+            sizes.append(len(data))
+            for job in data:
+                ids.append(int(job["id"]))
+                fingerprint.update(json.dumps(job, sort_keys=True).encode())
+        return {
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "concurrency": concurrency,
+            "page_sizes": sizes,
+            "page_types": sorted({f"{type(p).__module__}.{type(p).__qualname__}" for p in pages}),
+            "ids": ids,
+            "sha256": fingerprint.hexdigest(),
+        }
 
 
 def worker_main(provider: str, result_fd: int) -> int:
@@ -455,13 +578,19 @@ def create_run(emu: Any, job_id: int) -> int:
 
 @dataclass
 class Row:
-    """One line of the summary table."""
+    """One line of the summary table.
+
+    ``values`` holds the two figures as numbers (official, ours) in ``unit`` when the row can be
+    charted; rows of counts told in words ("1 run, error reported") leave it None.
+    """
 
     scenario: str
     metric: str
     official: str
     ours: str
     ratio: str
+    values: tuple[float, float] | None = None
+    unit: str = ""
 
 
 @dataclass
@@ -505,13 +634,23 @@ def scenario_polling(emu: Any, workers: dict[str, WorkerProcess], polls: int, re
     con = {p: _median(conns[p]) for p in PROVIDERS}
     name = f"1. Deferred-wait polling ({polls} sequential `get_job_status`)"
     rows = [
-        Row(name, "wall per poll (median)", _ms(med["official"]), _ms(med["ours"]), _ratio(*med.values())),
+        Row(
+            name,
+            "wall per poll (median)",
+            _ms(med["official"]),
+            _ms(med["ours"]),
+            _ratio(*med.values()),
+            (med["official"] * 1000, med["ours"] * 1000),
+            "ms",
+        ),
         Row(
             name,
             f"wall for {polls} polls (median)",
             f"{tot['official']:.2f} s",
             f"{tot['ours']:.2f} s",
             _ratio(*tot.values()),
+            (tot["official"], tot["ours"]),
+            "s",
         ),
         Row(
             name,
@@ -519,6 +658,8 @@ def scenario_polling(emu: Any, workers: dict[str, WorkerProcess], polls: int, re
             f"{con['official']:.0f}",
             f"{con['ours']:.0f}",
             _ratio(*con.values()),
+            (con["official"], con["ours"]),
+            "connections",
         ),
     ]
     lines = [
@@ -579,6 +720,8 @@ def scenario_flaky(emu: Any, workers: dict[str, WorkerProcess], calls: int, rate
             str(off["failed"]),
             str(ours["failed"]),
             _ratio(off["failed"], ours["failed"]),
+            (off["failed"], ours["failed"]),
+            "calls",
         ),
         Row(
             name,
@@ -586,6 +729,8 @@ def scenario_flaky(emu: Any, workers: dict[str, WorkerProcess], calls: int, rate
             f"{off['wall_s']:.2f} s",
             f"{ours['wall_s']:.2f} s",
             _ratio(off["wall_s"], ours["wall_s"]),
+            (off["wall_s"], ours["wall_s"]),
+            "s",
         ),
     ]
     lines = [
@@ -661,6 +806,8 @@ def scenario_download(
                 _mib(rss[mode]),
                 _mib(rss["ours"]),
                 _ratio(rss[mode], rss["ours"]),
+                (rss[mode] / 1024, rss["ours"] / 1024),
+                "MiB",
             )
         )
         rows.append(
@@ -670,6 +817,8 @@ def scenario_download(
                 f"{wall[mode]:.2f} s",
                 f"{wall['ours']:.2f} s",
                 _ratio(wall[mode], wall["ours"]),
+                (wall[mode], wall["ours"]),
+                "s",
             )
         )
     hwm_reset = all(r["hwm_reset"] for rs in results.values() for r in rs)
@@ -748,6 +897,8 @@ def scenario_built(
             f"{wall['official']:.2f} s",
             f"{wall['ours']:.2f} s",
             _ratio(wall["official"], wall["ours"]),
+            (wall["official"], wall["ours"]),
+            "s",
         ),
         Row(
             name,
@@ -755,13 +906,15 @@ def scenario_built(
             _mib(rss["official"]),
             _mib(rss["ours"]),
             _ratio(rss["official"], rss["ours"]),
+            (rss["official"] / 1024, rss["ours"] / 1024),
+            "MiB",
         ),
     ]
     lines = [
         f"### {name}",
         "",
         f"`set_project_size(models={models})` and `set_manifest_size_mb({padding_mb})` (real manifests "
-        "carry compiled SQL and docs), one `dbt build` run; {repeats} fresh worker processes per "
+        f"carry compiled SQL and docs), one `dbt build` run; {repeats} fresh worker processes per "
         "variant. The official provider has no asset events: its variant reads `run_results.json` and "
         "`manifest.json` the way its OpenLineage code does (`get_job_run_artifact(...).json()`) and picks "
         "the built nodes. Ours runs `DbtCloudHook.get_run_build` (artifacts streamed to disk and parsed "
@@ -1022,6 +1175,8 @@ def scenario_triggerer(
             f"{official['cpu_per_1000']:.2f}",
             f"{ours['cpu_per_1000']:.2f}",
             _ratio(official["cpu_per_1000"], ours["cpu_per_1000"]),
+            (official["cpu_per_1000"], ours["cpu_per_1000"]),
+            "CPU s",
         ),
         Row(
             name,
@@ -1029,6 +1184,8 @@ def scenario_triggerer(
             f"{official['connections']:.0f}",
             f"{ours['connections']:.0f}",
             _ratio(official["connections"], ours["connections"]),
+            (official["connections"], ours["connections"]),
+            "connections",
         ),
         Row(
             name,
@@ -1036,6 +1193,8 @@ def scenario_triggerer(
             f"{official['rss_mib']:.0f} MiB",
             f"{ours['rss_mib']:.0f} MiB",
             _ratio(official["rss_mib"], ours["rss_mib"]),
+            (official["rss_mib"], ours["rss_mib"]),
+            "MiB",
         ),
         Row(
             name,
@@ -1043,13 +1202,20 @@ def scenario_triggerer(
             f"{official['busiest_minute']:.0f}",
             f"{ours['busiest_minute']:.0f}",
             "",
+            (official["busiest_minute"], ours["busiest_minute"]),
+            "requests",
         ),
-        Row(
-            name,
-            "run end to event, p50 / p99",
-            f"{official['delay_p50']:.1f} s / {official['delay_p99']:.1f} s",
-            f"{ours['delay_p50']:.1f} s / {ours['delay_p99']:.1f} s",
-            "",
+        *(
+            Row(
+                name,
+                f"run end to event, {label}",
+                f"{official[key]:.1f} s",
+                f"{ours[key]:.1f} s",
+                _ratio(official[key], ours[key]),
+                (official[key], ours[key]),
+                "s",
+            )
+            for label, key in (("p50", "delay_p50"), ("p99", "delay_p99"))
         ),
     ]
     lines = [
@@ -1078,15 +1244,376 @@ def scenario_triggerer(
     return Section(rows, "\n".join(lines))
 
 
-def render(sections: list[Section], meta: dict[str, str]) -> str:
-    """Build the markdown report.
+CALLS_JOB = 302
+
+
+def scenario_calls(
+    emu: Any, env: dict[str, str], log_dir: Path, polls: int, poll_interval: float, repeats: int
+) -> Section:
+    """Scenario 9: requests one deferrable task sends for a run its trigger polls about ``polls`` times.
+
+    :param emu: The emulator.
+    :param env: The workers' environment.
+    :param log_dir: Where the workers' logs go.
+    :param polls: How many polls the run should take the official trigger (it polls at once, then
+        every ``poll_interval``; the run ends half an interval before poll number ``polls``).
+    :param poll_interval: The operators' ``check_interval``, in seconds.
+    :param repeats: Tasks per provider.
+    """
+    emu.reset()
+    emu.set_job_script(
+        CALLS_JOB, outcome="success", queued_seconds=0, running_seconds=(polls - 1.5) * poll_interval
+    )
+    labels = [label for label, _, _ in LOAD_VARIANTS]
+    counts: dict[str, list[int]] = {label: [] for label in labels}
+    routes: dict[str, collections.Counter[str]] = {label: collections.Counter() for label in labels}
+    workers = {p: WorkerProcess(p, env, log_dir / f"worker-calls-{p}.log") for p in PROVIDERS}
+    try:
+        for rep in range(repeats):
+            for label, provider, hook_params in _alternating(LOAD_VARIANTS, rep):
+                since = time.time()
+                result = workers[provider].call(
+                    "deferred",
+                    timeout=polls * poll_interval * 3 + 120,
+                    job_id=CALLS_JOB,
+                    poll_interval=poll_interval,
+                    hook_params=hook_params,
+                )
+                status = emu.get_run(result["run_id"])["status"]
+                if status != 10:
+                    raise RuntimeError(f"scenario 9 ({label}): run {result['run_id']} ended {status}")
+                entries = [e for e in emu.journal if e["ts"] >= since and e.get("route")]
+                counts[label].append(len(entries))
+                routes[label].update(str(e["route"]) for e in entries)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    official, ours, quiet = (_median(counts[label]) for label in labels)
+    name = f"9. API calls per deferrable run (trigger polls about {polls} times)"
+    rows = [
+        Row(
+            name,
+            "requests per task (median)",
+            f"{official:.0f}",
+            f"{ours:.0f}",
+            _ratio(official, ours),
+            values=(official, ours),
+            unit="requests",
+        ),
+        Row(
+            name,
+            "requests per task (median), ours with `log_progress` off",
+            f"{official:.0f}",
+            f"{quiet:.0f}",
+            _ratio(official, quiet),
+            values=(official, quiet),
+            unit="requests",
+        ),
+    ]
+
+    def per_route(label: str) -> str:
+        return ", ".join(f"`{route}` {count / repeats:.1f}" for route, count in sorted(routes[label].items()))
+
+    lines = [
+        f"### {name}",
+        "",
+        f"Each task is one `DbtCloudRunJobOperator(deferrable=True, check_interval={poll_interval:g})` "
+        "of the provider, run the way Airflow runs a deferred task, in a long-lived worker process per "
+        "provider: `execute` starts the run and defers, the trigger it hands over runs to its event, and "
+        "the method named in the deferral handles the event. The context holds a task instance that "
+        "keeps XComs and a `task_state_store`. The run is scripted to end "
+        f"{(polls - 1.5) * poll_interval:g} s after it is created, so the official trigger, which polls "
+        f"at once and then every {poll_interval:g} s, sees it end on about its poll {polls}. Ours waits "
+        "a random 0.5 to 1.5 intervals after its first poll, so its count can differ by one from task to "
+        f"task. {repeats} tasks per variant, alternating. Every API request the emulator answered during "
+        "a task is counted. With live progress on (our default), our trigger follows the running step "
+        "with `get_step` instead of `get_run`, one request a poll either way; when the step it follows "
+        "ends, that poll also reads the run, for its final status or its next step.",
+        "",
+        "| variant | requests per task | median | requests per task by route (mean) |",
+        "|---|---|---|---|",
+    ]
+    for label in labels:
+        lines.append(
+            f"| {label} | {', '.join(str(c) for c in counts[label])} "
+            f"| {_median(counts[label]):.0f} | {per_route(label)} |"
+        )
+    return Section(rows, "\n".join(lines))
+
+
+PARSE_MODULES = {
+    "official": "airflow.providers.dbt.cloud.operators.dbt",
+    "ours": "airflow_dbtcloud.operators.dbt",
+}
+
+
+def _import_ms(env: dict[str, str], module: str) -> float:
+    """Import ``module`` in a fresh interpreter after ``airflow.sdk``; return the milliseconds it took.
+
+    :param env: The interpreter's environment.
+    :param module: The module to import.
+    """
+    code = (
+        "import time, airflow.sdk\n"
+        "started = time.perf_counter()\n"
+        f"import {module}\n"
+        "print(repr((time.perf_counter() - started) * 1000))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"importing {module} failed: {_shorten(done.stderr.strip(), 400)}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def scenario_parse(env: dict[str, str], repeats: int) -> Section:
+    """Scenario 8: what importing each provider's operators module adds to a DAG file's parse.
+
+    :param env: The interpreters' environment.
+    :param repeats: Fresh interpreters per provider.
+    """
+    times: dict[str, list[float]] = {provider: [] for provider in PROVIDERS}
+    for rep in range(repeats):
+        for provider in _alternating(PROVIDERS, rep):
+            times[provider].append(_import_ms(env, PARSE_MODULES[provider]))
+    official, ours = _median(times["official"]), _median(times["ours"])
+    name = "8. DAG parse cost (import the operators module after `airflow.sdk`)"
+    rows = [
+        Row(
+            name,
+            "import time (median)",
+            f"{official:.0f} ms",
+            f"{ours:.0f} ms",
+            _ratio(official, ours),
+            values=(official, ours),
+            unit="ms",
+        )
+    ]
+    lines = [
+        f"### {name}",
+        "",
+        "A DAG file that uses dbt Cloud imports the provider's operators module. Each measurement is a "
+        "fresh interpreter of the benchmark venv that imports `airflow.sdk` (every DAG file does), then "
+        "times `import <operators module>` with `time.perf_counter()`. "
+        f"{repeats} interpreters per provider, alternating; bytecode caches are warm.",
+        "",
+        "| provider | module | median | min-max | each (ms) |",
+        "|---|---|---|---|---|",
+    ]
+    for provider in PROVIDERS:
+        each = times[provider]
+        lines.append(
+            f"| {LABELS[provider]} | `{PARSE_MODULES[provider]}` | {_median(each):.0f} ms "
+            f"| {min(each):.0f}-{max(each):.0f} ms | {', '.join(f'{t:.0f}' for t in each)} |"
+        )
+    return Section(rows, "\n".join(lines))
+
+
+def _listing_fingerprint(results: dict[str, list[dict[str, Any]]], expected: list[int]) -> str:
+    """Check that every listing of scenario 7 returned the same jobs; return their SHA-256.
+
+    :param results: Per provider, the ``list_jobs`` worker results.
+    :param expected: Every job id of the account, in the API's default order (ascending id).
+    :raises RuntimeError: When a listing missed, repeated or reordered a job, or when job payloads differ.
+    """
+    for provider, measured in results.items():
+        for result in measured:
+            ids = result["ids"]
+            if ids != expected:
+                first = next((i for i, (a, b) in enumerate(zip(ids, expected, strict=False)) if a != b), None)
+                raise RuntimeError(
+                    f"scenario 7: {provider} listed {len(ids)} jobs ({len(set(ids))} distinct) where "
+                    f"{len(expected)} were expected in ascending id order; first difference at index {first}"
+                )
+    fingerprints = {result["sha256"] for measured in results.values() for result in measured}
+    if len(fingerprints) != 1:
+        raise RuntimeError(f"scenario 7: the same job ids came back with different payloads: {fingerprints}")
+    return str(fingerprints.pop())
+
+
+def scenario_listing(
+    emu: Any, env: dict[str, str], log_dir: Path, jobs: int, repeats: int, latency: float
+) -> Section:
+    """Scenario 7: list every job of an account of ``jobs`` jobs with the sync ``list_jobs``.
+
+    :param emu: The emulator.
+    :param env: The workers' environment.
+    :param log_dir: Where the workers' logs go.
+    :param jobs: Jobs in the account (the configured ones plus jobs added with ``add_jobs``).
+    :param repeats: Measurements per provider.
+    :param latency: Seconds the emulator waits before answering any API request.
+    """
+    emu.reset()
+    added = emu.add_jobs(max(0, jobs - len(emu.config.jobs)))
+    expected = sorted([job.id for job in emu.config.jobs] + added)
+    pages = -(-len(expected) // 100)
+    timeout = COMMAND_TIMEOUT + pages * (latency + 1.0)
+    results: dict[str, list[dict[str, Any]]] = {p: [] for p in PROVIDERS}
+    workers: dict[str, WorkerProcess] = {}
+    try:
+        for provider in PROVIDERS:
+            workers[provider] = WorkerProcess(provider, env, log_dir / f"worker-list-{provider}.log")
+            # Warm-up without latency: imports, provider discovery, connection lookup.
+            workers[provider].call("list_jobs", timeout=timeout, account_id=emu.account_id)
+        emu.add_fault(kind="latency", latency=latency, status=None)
+        for rep in range(repeats):
+            for provider in _alternating(PROVIDERS, rep):
+                requests, connections, since = emu.requests, emu.connections_accepted, time.time()
+                cpu = time.process_time()  # this process is the emulator while the worker lists
+                result = workers[provider].call("list_jobs", timeout=timeout, account_id=emu.account_id)
+                result["emulator_cpu_s"] = time.process_time() - cpu
+                result["requests"] = emu.requests - requests
+                result["connections"] = emu.connections_accepted - connections
+                entries = [e for e in emu.journal if e["ts"] >= since and e.get("route") == "list_jobs"]
+                offsets = [int(e["query"].get("offset", ["0"])[0]) for e in entries]
+                result["repeated_pages"] = len(offsets) - len(set(offsets))
+                result["emulator_ms"] = _median(e["latency_ms"] for e in entries) if entries else 0.0
+                results[provider].append(result)
+                print(
+                    f"  {provider}: {result['wall_s']:.2f} s, {result['requests']} requests",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    finally:
+        for worker in workers.values():
+            worker.close()
+        emu.clear_faults()
+    sha = _listing_fingerprint(results, expected)
+    types = {p: sorted({t for r in rs for t in r["page_types"]}) for p, rs in results.items()}
+    if types["official"] != types["ours"]:
+        raise RuntimeError(f"scenario 7: the providers return different page types: {types}")
+    emu.reset()  # drop the added jobs
+    return _listing_section(results, len(expected), sha, latency)
+
+
+def _pages(count: int) -> str:
+    return f"{count} page" if count == 1 else f"{count} pages"
+
+
+def _listing_section(
+    results: dict[str, list[dict[str, Any]]], count: int, sha: str, latency: float
+) -> Section:
+    """Summary rows and detail of scenario 7.
+
+    :param results: Per provider, the checked ``list_jobs`` worker results.
+    :param count: Jobs listed.
+    :param sha: SHA-256 of the listed jobs' JSON (keys sorted), the same for every listing.
+    :param latency: The added latency, in seconds.
+    """
+    walls = {p: [r["wall_s"] for r in rs] for p, rs in results.items()}
+    wall = {p: _median(ws) for p, ws in walls.items()}
+    requests = {p: _median(r["requests"] for r in rs) for p, rs in results.items()}
+    connections = {p: _median(r["connections"] for r in rs) for p, rs in results.items()}
+    pages = len(results["ours"][0]["page_sizes"])
+    concurrency = results["ours"][0]["concurrency"]
+    waves = 1 + -(-(pages - 1) // concurrency)
+    repeats = len(walls["ours"])
+    name = f"7. Listing ({count:,} jobs, sync `list_jobs`, TLS, {latency * 1000:.0f} ms latency)"
+
+    def spread(p: str) -> str:
+        return f"{wall[p]:.2f} s ({min(walls[p]):.2f}-{max(walls[p]):.2f})"
+
+    rows = [
+        Row(
+            name,
+            f"wall, median (min-max of {repeats})",
+            spread("official"),
+            spread("ours"),
+            _ratio(wall["official"], wall["ours"]),
+            (wall["official"], wall["ours"]),
+            "s",
+        ),
+        Row(
+            name,
+            "requests that reached the emulator",
+            f"{requests['official']:.0f}",
+            f"{requests['ours']:.0f}",
+            _ratio(requests["official"], requests["ours"]),
+            (requests["official"], requests["ours"]),
+            "requests",
+        ),
+        Row(
+            name,
+            "TCP connections",
+            f"{connections['official']:.0f}",
+            f"{connections['ours']:.0f}",
+            _ratio(connections["official"], connections["ours"]),
+            (connections["official"], connections["ours"]),
+            "connections",
+        ),
+        Row(
+            name,
+            "jobs returned (ids, order, payloads)",
+            f"{count:,} in {_pages(len(results['official'][0]['page_sizes']))}",
+            f"identical, in {_pages(pages)}",
+            "",
+        ),
+    ]
+    lines = [
+        f"### {name}",
+        "",
+        f"The account holds {count:,} jobs: the configured ones plus jobs made with `emu.add_jobs` (same "
+        "payload as a configured job, same project and environment). Each provider has its own worker "
+        "process; each measurement is one `DbtCloudHook(conn_id).list_jobs(account_id)` on a fresh hook, "
+        "timed around the call alone. After one warm-up listing per provider (no latency), every API "
+        f"answer of the emulator is delayed {latency * 1000:.0f} ms; {repeats} "
+        f"measurement{'s' if repeats != 1 else ''} per provider, alternating which goes first. Requests "
+        "and connections are the emulator's counters around each call; time in the emulator is the "
+        "median journal `latency_ms` of the pages (the added latency included). CPU is "
+        "`time.process_time()` around the call, in the worker and in the benchmark's own process (which "
+        "runs the emulator and only waits otherwise). Target: ours at least 5x faster.",
+        "",
+        "| provider | wall per repeat (s) | requests (pages fetched twice) | TCP connections "
+        "| CPU s per listing, worker / emulator (median) | time in the emulator per page (median, ms) "
+        "| concurrent requests |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p, rs in results.items():
+        lines.append(
+            f"| {LABELS[p]} | {', '.join(f'{w:.2f}' for w in walls[p])} "
+            f"| {', '.join(str(r['requests']) for r in rs)} ({max(r['repeated_pages'] for r in rs)}) "
+            f"| {', '.join(str(r['connections']) for r in rs)} "
+            f"| {_median(r['cpu_s'] for r in rs):.2f} / {_median(r['emulator_cpu_s'] for r in rs):.2f} "
+            f"| {_median(r['emulator_ms'] for r in rs):.1f} | {rs[0]['concurrency']} |"
+        )
+    lines += [
+        "",
+        f"Every listing, by both providers, returned the same {count:,} job ids in ascending id order (the "
+        f"API's default) and the same job payloads (SHA-256 of each job's JSON with sorted keys, "
+        f"`{sha[:16]}...`); the benchmark stops if they differ. Both return one `requests.Response` per "
+        "page. The official hook asks for one page after the other. Ours asks for the first page, which "
+        f"tells the total, then sends the other {pages - 1} as one batch on {concurrency} threads "
+        f"(`max_concurrency`, default {concurrency}): {waves} requests in a row where the official hook "
+        f"makes {pages}, so at equal cost per request the ratio cannot pass {pages / waves:.1f}x. The "
+        "emulator answers on one thread that shares the machine with the worker: its CPU per listing (in "
+        "the table) is spent one page after the other whatever the concurrency, and concurrent pages wait "
+        "for it (time in the emulator per page). Our hook has no async listing, so only the sync path is "
+        "measured.",
+    ]
+    return Section(rows, "\n".join(lines))
+
+
+def _scenario_name(section: Section) -> str:
+    return section.rows[0].scenario if section.rows else "scenario"
+
+
+def _image(section: Section, link: str) -> str:
+    return f"![{_scenario_name(section).replace('`', '')}: official 4.11.1 vs airflow-dbtcloud]({link})"
+
+
+def _render_summary(sections: list[Section], meta: dict[str, str]) -> list[str]:
+    """The report's opening: meta data, how to read the numbers, and the summary table.
 
     :param sections: Scenario results in order.
     :param meta: Date, machine, versions, command and timings.
     """
     lines = [
-        "# airflow-dbtcloud vs apache-airflow-providers-dbt-cloud: benchmark results",
-        "",
         f"- Date: {meta['date']}",
         f"- Machine: {meta['machine']}",
         f"- Versions: {meta['versions']}",
@@ -1110,10 +1637,58 @@ def render(sections: list[Section], meta: dict[str, str]) -> str:
             lines.append(
                 f"| {row.scenario} | {row.metric} | {row.official} | {row.ours} | {row.ratio or '-'} |"
             )
-    lines.append("")
-    for section in sections:
+    return lines
+
+
+def render(sections: list[Section], meta: dict[str, str], charts: dict[int, str] | None = None) -> str:
+    """Build the markdown report: meta data, summary table, then each scenario's detail and chart.
+
+    :param sections: Scenario results in order.
+    :param meta: Date, machine, versions, command and timings.
+    :param charts: Relative link to each section's chart, by the section's index; sections without
+        one (no numeric rows, or charts not drawn) get no image.
+    """
+    charts = charts or {}
+    lines = [
+        "# airflow-dbtcloud vs apache-airflow-providers-dbt-cloud: benchmark results",
+        "",
+        *_render_summary(sections, meta),
+        "",
+    ]
+    for index, section in enumerate(sections):
         lines += [section.detail, ""]
+        if index in charts:
+            lines += [_image(section, charts[index]), ""]
     return "\n".join(lines)
+
+
+def render_docs_page(
+    template: str, sections: list[Section], meta: dict[str, str], charts: dict[int, str], report: str
+) -> str:
+    """Build ``docs/benchmarks.md``: the hand-written intro, then the latest summary table and charts.
+
+    :param template: Text of ``benchmarks/docs_page.md``; its ``DOCS_PLACEHOLDER`` line is replaced.
+    :param sections: Scenario results in order.
+    :param meta: Date, machine, versions, command and timings.
+    :param charts: Relative link (from the docs page) to each section's chart, by the section's index.
+    :param report: Relative link from the docs page to the full report.
+    """
+    lines = [
+        "## Latest results",
+        "",
+        *_render_summary(sections, meta),
+        "",
+        f"Each scenario's setup, per-repeat figures and notes: [the full report]({report}).",
+        "",
+    ]
+    for index, section in enumerate(sections):
+        if index in charts:
+            lines += [f"### {_scenario_name(section)}", "", _image(section, charts[index]), ""]
+    generated = (
+        "<!-- Generated by benchmarks/compare_official.py from benchmarks/docs_page.md: edit that file, "
+        "not this one. -->\n"
+    )
+    return generated + template.replace(DOCS_PLACEHOLDER, "\n".join(lines).rstrip("\n"), 1)
 
 
 def _worker_env(emu: Any, home: Path) -> dict[str, str]:
@@ -1153,8 +1728,8 @@ def _worker_env(emu: Any, home: Path) -> dict[str, str]:
     return env
 
 
-def run(args: argparse.Namespace) -> str:
-    """Run the selected scenarios and return the markdown report.
+def run(args: argparse.Namespace) -> tuple[list[Section], dict[str, str]]:
+    """Run the selected scenarios and return their results with the run's meta data (see ``render``).
 
     :param args: Parsed command line.
     """
@@ -1206,6 +1781,21 @@ def run(args: argparse.Namespace) -> str:
                             emu, env, log_dir, args.models, args.manifest_mb // 2, args.built_repeats
                         ),
                     ),
+                    (
+                        7,
+                        "listing",
+                        lambda: scenario_listing(
+                            emu, env, log_dir, args.jobs, args.list_repeats, args.latency_ms / 1000
+                        ),
+                    ),
+                    (8, "DAG parse cost", lambda: scenario_parse(env, args.parse_repeats)),
+                    (
+                        9,
+                        "API calls per deferrable run",
+                        lambda: scenario_calls(
+                            emu, env, log_dir, args.calls_polls, args.calls_poll, args.calls_repeats
+                        ),
+                    ),
                 ]
                 for number, title, step in steps:
                     if number in scenarios:
@@ -1243,7 +1833,82 @@ def run(args: argparse.Namespace) -> str:
         "load_end": _load(),
         "elapsed": f"{time.monotonic() - started:.0f} s (excluding building the official provider's venv)",
     }
-    return render(sections, meta)
+    return sections, meta
+
+
+def _docs_problem() -> str:
+    """Why the charts and docs page cannot be written here, or "" when they can."""
+    try:
+        import charts  # noqa: F401  (beside this file; needs matplotlib, the ``bench`` extra)
+    except ImportError as error:
+        return f"the charts need matplotlib ({error}): pip install -c constraints.txt -e '.[emulator,bench]'"
+    if DOCS_PLACEHOLDER not in DOCS_TEMPLATE.read_text(encoding="utf-8"):
+        return f"{os.path.relpath(DOCS_TEMPLATE, REPO_ROOT)} has no {DOCS_PLACEHOLDER!r} line"
+    return ""
+
+
+def _stage(final: Path) -> Path:
+    """Temporary file beside ``final`` (same file system, so replacing it is atomic).
+
+    :param final: Where the content will end up.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return final.with_name(f".{final.name}.tmp")
+
+
+def _link(target: Path, start: Path) -> str:
+    return Path(os.path.relpath(target, start)).as_posix()
+
+
+def publish(
+    sections: list[Section], meta: dict[str, str], output: Path, template: str | None
+) -> tuple[str, list[Path]]:
+    """Write the report and, given the docs template, the charts and ``docs/benchmarks.md``.
+
+    Everything is written to temporary files first and moved into place only once all of it is ready,
+    so a failure leaves the previous files as they were. Charts of scenarios this run did not produce
+    are removed, so ``docs/benchmarks/`` holds exactly what the page shows.
+
+    :param sections: Scenario results in order.
+    :param meta: Date, machine, versions, command and timings.
+    :param output: The report's path.
+    :param template: Text of ``benchmarks/docs_page.md``, or None to write the report alone, without charts.
+    :return: The report's text and the files written.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        report_links: dict[int, str] = {}
+        page_links: dict[int, str] = {}
+        if template is not None:
+            import charts
+
+            for index, section in enumerate(sections):
+                final = CHART_DIR / charts.file_name(_scenario_name(section))
+                staged.append((_stage(final), final))
+                if not charts.draw_section(section.rows, _stage(final)):
+                    staged.pop()  # no numeric row: nothing was written
+                    continue
+                report_links[index] = _link(final, output.parent)
+                page_links[index] = _link(final, DOCS_PAGE.parent)
+        report = render(sections, meta, report_links)
+        staged.append((_stage(output), output))
+        _stage(output).write_text(report + "\n", encoding="utf-8")
+        if template is not None:
+            page = render_docs_page(template, sections, meta, page_links, _link(output, DOCS_PAGE.parent))
+            staged.append((_stage(DOCS_PAGE), DOCS_PAGE))
+            _stage(DOCS_PAGE).write_text(page, encoding="utf-8")
+    except BaseException:
+        for temporary, _final in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    for temporary, final in staged:
+        temporary.replace(final)
+    written = [final for _temporary, final in staged]
+    if template is not None:
+        for old in sorted(CHART_DIR.glob("scenario-*.png")):
+            if old not in written:
+                old.unlink()
+    return report, written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1255,12 +1920,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6", help="comma-separated scenario numbers")
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,9", help="comma-separated scenario numbers")
     parser.add_argument("--polls", type=int, default=200, help="scenario 1: polls per measurement")
     parser.add_argument("--repeats", type=int, default=5, help="scenario 1: measurements per provider")
     parser.add_argument("--flaky-calls", type=int, default=200, help="scenario 2: calls per provider")
     parser.add_argument("--flaky-rate", type=float, default=0.1, help="scenario 2: 503 probability")
-    parser.add_argument("--manifest-mb", type=int, default=200, help="scenario 3: manifest size in MiB")
+    parser.add_argument("--manifest-mb", type=int, default=256, help="scenario 3: manifest size in MiB")
     parser.add_argument("--download-repeats", type=int, default=3, help="scenario 3: runs per variant")
     parser.add_argument("--trigger-repeats", type=int, default=3, help="scenario 4: calls per variant")
     parser.add_argument("--models", type=int, default=5000, help="scenario 5: models in the project")
@@ -1268,8 +1933,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--triggers", type=int, default=1000, help="scenario 6: triggers in one loop")
     parser.add_argument("--trigger-poll", type=float, default=30.0, help="scenario 6: poll interval (s)")
     parser.add_argument("--trigger-running", type=float, default=75.0, help="scenario 6: run length (s)")
-    parser.add_argument("--latency-ms", type=float, default=20.0, help="scenario 6: added API latency")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="scenarios 6, 7: added API latency")
+    parser.add_argument("--jobs", type=int, default=10_000, help="scenario 7: jobs in the account")
+    parser.add_argument("--list-repeats", type=int, default=3, help="scenario 7: listings per provider")
+    parser.add_argument("--parse-repeats", type=int, default=11, help="scenario 8: imports per provider")
+    parser.add_argument("--calls-polls", type=int, default=10, help="scenario 9: polls the run takes")
+    parser.add_argument("--calls-poll", type=float, default=1.0, help="scenario 9: check_interval (s)")
+    parser.add_argument("--calls-repeats", type=int, default=5, help="scenario 9: tasks per provider")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown report to write")
+    parser.add_argument(
+        "--no-docs",
+        action="store_true",
+        help="write only the report: no charts, no docs/benchmarks.md (implied by a non-default --output)",
+    )
     parser.add_argument("--invoked-as", default="", help="command line to record in the report")
     parser.add_argument("--worker", choices=PROVIDERS, help=argparse.SUPPRESS)
     parser.add_argument("--result-fd", type=int, help=argparse.SUPPRESS)
@@ -1285,16 +1961,28 @@ def main(argv: list[str] | None = None) -> int:
         "trigger_repeats",
         "models",
         "built_repeats",
+        "list_repeats",
+        "parse_repeats",
+        "calls_polls",
+        "calls_repeats",
     ):
         if not 1 <= getattr(args, name) <= 10_000:
             parser.error(f"--{name.replace('_', '-')} must be between 1 and 10000")
-    report = run(args)
+    if not 1 <= args.jobs <= 100_000:
+        parser.error("--jobs must be between 1 and 100000")
+    template = None
+    if not args.no_docs and args.output.resolve() == DEFAULT_OUTPUT:
+        problem = _docs_problem()  # before the run, not after minutes of measuring
+        if problem:
+            parser.error(f"{problem}; or pass --no-docs")
+        template = DOCS_TEMPLATE.read_text(encoding="utf-8")
+    sections, meta = run(args)
+    report, written = publish(sections, meta, args.output, template)
     print(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".md.tmp")
-    tmp.write_text(report + "\n", encoding="utf-8")
-    tmp.replace(args.output)
-    print(f"written to {os.path.relpath(args.output, REPO_ROOT)}", file=sys.stderr)
+    shown = (
+        os.path.relpath(path, REPO_ROOT) if path.is_relative_to(REPO_ROOT) else str(path) for path in written
+    )
+    print(f"written: {', '.join(shown)}", file=sys.stderr)
     return 0
 
 

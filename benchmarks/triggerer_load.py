@@ -30,12 +30,21 @@ async def _run_all(
         }
         if hook_params:
             kwargs["hook_params"] = hook_params
-        async for event in trigger_class(**kwargs).run():
-            events[run_id] = (str(event.payload["status"]), time.time())
-            return
+        payload = await first_event(trigger_class(**kwargs))
+        events[run_id] = (str(payload["status"]), time.time())
 
     await asyncio.gather(*(one(run_id) for run_id in run_ids))
     return events
+
+
+async def first_event(trigger: Any) -> dict[str, Any]:
+    """Run one trigger until its first event, as the triggerer does, and return the event's payload.
+
+    :param trigger: The trigger.
+    """
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise RuntimeError(f"{type(trigger).__name__} ended without an event")
 
 
 def run_triggers(

@@ -294,6 +294,26 @@ class Emulator:
             warning_nodes=warning_nodes,
         )
 
+    def add_jobs(
+        self, count: int, environment_id: int | None = None, name_prefix: str = "Generated job"
+    ) -> list[int]:
+        """Add ``count`` jobs at once, e.g. to page through a large account.
+
+        Each new job is a :class:`JobConfig` with only its id, name and environment set, so the API
+        renders it exactly as a configured job (account, project and environment nested alike); its
+        runs follow the default script (``dbt build``, success) and :meth:`set_job_script` applies.
+        :meth:`reset` removes the added jobs, as it drops every other runtime change; their ids are not
+        handed out again.
+
+        :param count: How many jobs (0 to 1,000,000).
+        :param environment_id: Their environment; None for the first environment of the default
+            account's first project (200, "Production", in the default config).
+        :param name_prefix: Each job is named ``"<name_prefix> <id>"``.
+        :return: The new job ids, ascending, above every existing job id.
+        :raises ValueError: For a count out of range or an unknown environment.
+        """
+        return self._state.add_jobs(count, environment_id=environment_id, name_prefix=name_prefix)
+
     def add_fault(
         self,
         route: str | None = None,
@@ -398,7 +418,8 @@ class Emulator:
         )
 
     def reset(self) -> None:
-        """Back to the initial config: no runs, no faults, empty journal, counters zero, speed restored."""
+        """Back to the initial config: no runs, no faults, no added jobs, empty journal, counters zero,
+        speed restored. Run ids and added job ids keep growing: an id is never handed out twice."""
         self._hub.reset()
 
     @property

@@ -39,11 +39,16 @@ class State:
         self.lock = threading.RLock()
         self.base_url = "http://127.0.0.1"
         self._next_run_id = config.first_run_id
+        self._next_job_id = max((j.id for j in config.jobs), default=0) + 1
         self.clock = Clock(config.speed)
         self.reset()
 
     def reset(self) -> None:
-        """Restore the initial configuration: no runs, no scripts, counters zero (run ids keep growing)."""
+        """Restore the initial configuration: no runs, no scripts, no added jobs, counters zero.
+
+        Run ids and the ids of jobs added by :meth:`add_jobs` keep growing, so an id never names two
+        different objects over the emulator's life.
+        """
         with self.lock:
             cfg = self.initial.copy()
             self.config = cfg
@@ -79,6 +84,44 @@ class State:
         project = project_for(int(models))
         with self.lock:
             self.project = project
+
+    def add_jobs(
+        self, count: int, environment_id: int | None = None, name_prefix: str = "Generated job"
+    ) -> list[int]:
+        """Add ``count`` jobs with the defaults of :class:`JobConfig`, as if each had been configured.
+
+        :param count: How many jobs to add (0 to 1,000,000).
+        :param environment_id: Environment of the new jobs; None for the first environment of the
+            default account's first project.
+        :param name_prefix: Each job is named ``"<name_prefix> <id>"``, so names are distinct.
+        :return: The new jobs' ids, ascending; each is greater than any job id seen before.
+        :raises ValueError: For a count out of range or an unknown environment.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_ADDED_JOBS:
+            raise ValueError(f"count must be an integer from 0 to {MAX_ADDED_JOBS}, got {count!r}")
+        with self.lock:
+            env_id = self._default_environment() if environment_id is None else int(environment_id)
+            if env_id not in self.environments:
+                raise ValueError(f"unknown environment {environment_id}")
+            first = max(self._next_job_id, max(self.jobs, default=0) + 1)
+            ids = list(range(first, first + count))
+            for job_id in ids:
+                name = f"{name_prefix} {job_id}"
+                self.jobs[job_id] = JobConfig(id=job_id, name=name, environment_id=env_id)
+            self._next_job_id = first + count
+            return ids
+
+    def _default_environment(self) -> int:
+        account_id = self.config.default_account_id
+        project = next((p for p in self.projects.values() if int(p["account_id"]) == account_id), None)
+        env = None
+        if project is not None:
+            env = next(
+                (e for e in self.environments.values() if int(e["project_id"]) == int(project["id"])), None
+            )
+        if env is None:
+            raise ValueError(f"account {account_id} has no project with an environment to add jobs to")
+        return int(env["id"])
 
     def script_next_run(self, job_id: int, failing: list[str] | None, warning: list[str] | None) -> None:
         """Script the next run of a job: it ends in error with ``failing`` nodes, ``warning`` tests warn.
@@ -331,6 +374,7 @@ _OVERRIDES = (
 )
 TRIGGER_FIELDS = ("cause", *_OVERRIDES)
 MAX_STEPS = STEP_IDS_PER_RUN - 1  # so that step ids stay unique across runs
+MAX_ADDED_JOBS = 1_000_000  # bounds one add_jobs call (about 0.5 KiB of state per job)
 
 
 def _job_steps(job: JobConfig, trigger: dict[str, Any], generate_docs: bool) -> list[str]:
