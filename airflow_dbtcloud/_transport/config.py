@@ -15,6 +15,8 @@ from airflow_dbtcloud._transport.errors import DbtCloudConfigError
 
 __all__ = [
     "DEFAULT_HOST",
+    "DEFAULT_MAX_CONCURRENCY",
+    "MAX_CONCURRENCY_LIMIT",
     "ClientConfig",
     "RetryConfig",
     "config_from_connection",
@@ -22,6 +24,8 @@ __all__ = [
 ]
 
 DEFAULT_HOST = "cloud.getdbt.com"
+DEFAULT_MAX_CONCURRENCY = 8
+MAX_CONCURRENCY_LIMIT = 32
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,9 @@ class ClientConfig:
     :param read_timeout: Seconds to wait for the server between bytes of the answer.
     :param retry: The retry policy.
     :param page_size: Items per page on list endpoints (dbt Cloud caps it at 100).
-    :param max_concurrency: Concurrent requests for one batch of pages or files (tasks on the async
-        path, threads on the sync path).
+    :param max_concurrency: Requests of one batch (the pages after a list's first, or a run's
+        artifact files) in flight together: tasks on the async path, threads on the sync path, whose
+        requests session keeps as many connections.
     :param pool_size: Connections the async path keeps open per host, shared by every client of an
         event loop with the same settings.
     :param requests_per_minute: The async path's request budget for one account, shared by every
@@ -82,11 +87,18 @@ class ClientConfig:
     read_timeout: float = 60.0
     retry: RetryConfig = field(default_factory=RetryConfig)
     page_size: int = 100
-    max_concurrency: int = 4
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     pool_size: int = 10
     requests_per_minute: float = 1000.0
     chunk_size: int = 1024 * 1024
     user_agent: str = "airflow-dbtcloud"
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency < 1 or self.pool_size < 1:
+            raise DbtCloudConfigError(
+                f"max_concurrency and pool_size must be at least 1, got {self.max_concurrency} "
+                f"and {self.pool_size}"
+            )
 
     @property
     def default_account_id(self) -> int:
@@ -185,6 +197,37 @@ def _number(extra: Mapping[str, Any], key: str, default: float, conn_id: str) ->
     return number
 
 
+def _integer(
+    extra: Mapping[str, Any], key: str, default: int, conn_id: str, low: int = 1, high: int | None = None
+) -> int:
+    """
+    Read a whole-number extra (``8``, ``"8"`` or ``8.0``) within bounds.
+
+    :param extra: The connection extra.
+    :param key: The extra's name, quoted in the error.
+    :param default: What an absent or empty value means.
+    :param conn_id: The connection, quoted in the error.
+    :param low: The smallest value accepted.
+    :param high: The largest value accepted, or None for no upper bound.
+    :raises DbtCloudConfigError: For a fraction, a boolean, text that is no number, or a value out of bounds.
+    """
+    value = extra.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = float("nan")
+    if isinstance(value, bool) or not number.is_integer():
+        raise DbtCloudConfigError(
+            f"Extra {key!r} of connection {conn_id!r} must be a whole number, got {value!r}"
+        )
+    if number < low or (high is not None and number > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise DbtCloudConfigError(f"Extra {key!r} of connection {conn_id!r} must be {bounds}, got {value!r}")
+    return int(number)
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
@@ -216,7 +259,8 @@ def config_from_connection(
     :param port: The connection port, used when the host carries none.
     :param extra: The connection extra: ``proxies``, ``ca_bundle``, ``connect_timeout``,
         ``read_timeout``, ``retry_limit``, ``retry_max_seconds``, ``retry_delay``,
-        ``retry_max_delay``, ``allow_insecure_http``, ``pool_size``, ``requests_per_minute``.
+        ``retry_max_delay``, ``allow_insecure_http``, ``max_concurrency``, ``pool_size``,
+        ``requests_per_minute``.
     :param timeout_seconds: Read timeout in seconds (and connect timeout, if smaller).
     :param retry_limit: Total attempts per request.
     :param retry_delay: Base of the exponential backoff in seconds.
@@ -256,7 +300,10 @@ def config_from_connection(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retry=retry,
-        pool_size=int(_number(extra, "pool_size", 10, conn_id)),
+        max_concurrency=_integer(
+            extra, "max_concurrency", DEFAULT_MAX_CONCURRENCY, conn_id, high=MAX_CONCURRENCY_LIMIT
+        ),
+        pool_size=_integer(extra, "pool_size", 10, conn_id),
         requests_per_minute=_number(extra, "requests_per_minute", 1000.0, conn_id),
         user_agent=user_agent,
     )

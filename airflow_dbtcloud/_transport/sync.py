@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_dbtcloud._transport.config import ClientConfig
@@ -17,11 +18,18 @@ __all__ = ["RequestsExecutor", "copy_body", "new_session"]
 
 def new_session(config: ClientConfig) -> requests.Session:
     """
-    Return a requests session set up for dbt Cloud: headers, proxies and TLS verification.
+    Return a requests session set up for dbt Cloud: headers, proxies, TLS verification and pool size.
+
+    A batch sends up to ``max_concurrency`` requests at once from as many threads, so the session keeps
+    that many connections per host (never fewer than requests' default of 10): each thread gets a
+    kept-alive connection back instead of opening one that the pool would then drop.
 
     :param config: The client configuration.
     """
     session = requests.Session()
+    pool = max(DEFAULT_POOLSIZE, config.max_concurrency)
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, HTTPAdapter(pool_maxsize=pool))
     session.headers.update(default_headers(config))
     session.proxies.update(config.proxies)
     # Verification stays on; a CA bundle only changes which authorities are trusted.

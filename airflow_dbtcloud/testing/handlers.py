@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from airflow_dbtcloud.testing import accounts, payloads
+from airflow_dbtcloud.testing.config import JobConfig
 from airflow_dbtcloud.testing.errors import Invalid, NotFound
 from airflow_dbtcloud.testing.lifecycle import ERROR, Run
 from airflow_dbtcloud.testing.request_helpers import job_of, path_id, run_of, state_of
@@ -22,6 +25,7 @@ from airflow_dbtcloud.testing.responses import (
 )
 from airflow_dbtcloud.testing.state import TRIGGER_FIELDS, State
 
+_RECENT_RUNS = {"most_recent_run", "most_recent_completed_run"}
 RUN_RELATED = {"trigger", "job", "environment", "repository", "run_steps", "debug_logs", "audit"}
 _INT_FIELDS = (
     "azure_pull_request_id",
@@ -160,7 +164,7 @@ async def get_environment(request: web.Request) -> web.StreamResponse:
 def _render_job(state: State, job: Any, related: set[str]) -> dict[str, Any]:
     proj, env = state.project_of_job(job), state.environments[job.environment_id]
     out = payloads.job(job, state.accounts[int(proj["account_id"])], proj, env)
-    if related & {"most_recent_run", "most_recent_completed_run"}:
+    if related & _RECENT_RUNS:
         runs = sorted(
             (r for r in state.runs.values() if r.job_id == job.id), key=lambda r: r.id, reverse=True
         )
@@ -174,8 +178,14 @@ def _render_job(state: State, job: Any, related: set[str]) -> dict[str, Any]:
     return out
 
 
+_JOB_ORDERS: dict[str, Callable[[JobConfig], Any]] = {"id": lambda j: j.id, "name": lambda j: j.name.lower()}
+
+
 async def list_jobs(request: web.Request) -> web.StreamResponse:
     """GET /api/v2/accounts/{account_id}/jobs/ with project, environment, name and state filters.
+
+    The account's jobs in the state asked for come from :meth:`State.listed_jobs`, already in id
+    order when that is the order asked for, so a page without other filters costs its own jobs only.
 
     :param request: The request; the query may hold ``project_id``, ``environment_id``, ``state``,
         ``name__icontains``, ``order_by`` and ``include_related``.
@@ -183,26 +193,48 @@ async def list_jobs(request: web.Request) -> web.StreamResponse:
     state, account_id, q = state_of(request), path_id(request, "account_id"), request.query
     filters: dict[str, Any] = {"account_id": account_id}
     with state.lock:
-        jobs = [j for j in state.jobs.values() if state.account_of_job(j) == account_id]
-        for key in ("project_id", "environment_id"):
-            value = as_int(q.get(key), key)
-            if value is not None:
-                filters[key] = value
-                attr = (lambda j: int(state.project_of_job(j)["id"])) if key == "project_id" else None
-                jobs = [j for j in jobs if (attr(j) if attr else j.environment_id) == value]
+        # Parameters are read, and refused, in the same order as the filters apply.
+        project_id = as_int(q.get("project_id"), "project_id")
+        if project_id is not None:
+            filters["project_id"] = project_id
+        environment_id = as_int(q.get("environment_id"), "environment_id")
+        if environment_id is not None:
+            filters["environment_id"] = environment_id
         state_filter = q.get("state", "1")
+        wanted: int | None = None  # every state
         if state_filter != "all":
-            wanted = as_int(state_filter, "state")
-            filters["state"] = wanted
-            jobs = [j for j in jobs if j.state == wanted]
+            wanted = filters["state"] = as_int(state_filter, "state")
+        order_by = q.get("order_by", "id")
+        by_id = order_by in ("id", "-id")
+        # An empty ``state=`` matches no job (the filter compares with None).
+        jobs: Sequence[JobConfig] = (
+            ()
+            if "state" in filters and wanted is None
+            else state.listed_jobs(account_id, wanted, order_by if by_id else "")
+        )
+        if project_id is not None:
+            jobs = [j for j in jobs if int(state.project_of_job(j)["id"]) == project_id]
+        if environment_id is not None:
+            jobs = [j for j in jobs if j.environment_id == environment_id]
         needle = q.get("name__icontains")
         if needle:
             filters["name__icontains"] = needle
             jobs = [j for j in jobs if needle.lower() in j.name.lower()]
-        order_by = q.get("order_by", "id")
-        jobs = ordered(jobs, order_by, {"id": lambda j: j.id, "name": lambda j: j.name.lower()})
+        if not by_id:
+            # Sorting is stable: jobs of equal names keep the order they were configured in.
+            jobs = ordered(list(jobs), order_by, _JOB_ORDERS)
         related = set(as_list(q, "include_related"))
-        return paginate(jobs, q, filters, order_by, lambda j: _render_job(state, j, related))
+        if related & _RECENT_RUNS:
+            return paginate(jobs, q, filters, order_by, lambda j: _render_job(state, j, related))
+        # Without recent runs a job's payload changes only with the jobs: State keeps its JSON.
+        return paginate(
+            jobs,
+            q,
+            filters,
+            order_by,
+            lambda j: _render_job(state, j, related),
+            render_json=lambda j: state.job_json(j, lambda job: json.dumps(_render_job(state, job, set()))),
+        )
 
 
 async def get_job(request: web.Request) -> web.StreamResponse:

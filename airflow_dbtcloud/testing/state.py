@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from airflow_dbtcloud.testing.adapters import get_adapter
@@ -57,6 +58,8 @@ class State:
             self.projects = {int(p["id"]): p for p in cfg.projects}
             self.environments = {int(e["id"]): e for e in cfg.environments}
             self.jobs: dict[int, JobConfig] = {j.id: j for j in cfg.jobs}
+            self._listings: dict[tuple[int, int | None, str], tuple[JobConfig, ...]] = {}
+            self._job_json: dict[int, str] = {}
             self.runs: dict[int, Run] = {}
             self.runs_created_by_job: dict[int, int] = {}
             self.fail_next: dict[int, list[str]] = {}
@@ -109,6 +112,7 @@ class State:
                 name = f"{name_prefix} {job_id}"
                 self.jobs[job_id] = JobConfig(id=job_id, name=name, environment_id=env_id)
             self._next_job_id = first + count
+            self.jobs_changed()
             return ids
 
     def _default_environment(self) -> int:
@@ -162,6 +166,66 @@ class State:
         :param job: A configured job.
         """
         return self.projects[int(self.environments[job.environment_id]["project_id"])]
+
+    def listed_jobs(self, account_id: int, job_state: int | None, order: str = "") -> tuple[JobConfig, ...]:
+        """Return the jobs of an account in one state, as the jobs list endpoint starts from.
+
+        The answer is kept until the jobs change, so paging through many jobs costs each request its
+        page, not a pass over every job of the emulator (dbt Cloud answers from an indexed database).
+
+        :param account_id: The account whose jobs are listed.
+        :param job_state: Only jobs in this state (1 active, 2 deleted); None for every state.
+        :param order: ``""`` for the order the jobs were configured and added in, ``"id"`` for
+            ascending ids, ``"-id"`` for descending ids.
+        :raises ValueError: For another order.
+        """
+        if order not in ("", "id", "-id"):
+            raise ValueError(f"order must be '', 'id' or '-id', got {order!r}")
+        key = (account_id, job_state, order)
+        with self.lock:
+            listed = self._listings.get(key)
+            if listed is None:
+                if order:
+                    configured = self.listed_jobs(account_id, job_state)
+                    listed = tuple(sorted(configured, key=lambda j: j.id, reverse=order == "-id"))
+                else:
+                    listed = tuple(
+                        j
+                        for j in self.jobs.values()
+                        if (job_state is None or j.state == job_state)
+                        and self.account_of_job(j) == account_id
+                    )
+                if len(self._listings) >= MAX_LISTINGS:
+                    self._listings.clear()  # clients choose the state asked for: keep the cache bounded
+                self._listings[key] = listed
+            return listed
+
+    def job_json(self, job: JobConfig, render: Callable[[JobConfig], str]) -> str:
+        """Return a job's JSON as the jobs list shows it, rendered once and kept until the jobs change.
+
+        A listed job's payload (without recent runs) depends on the job, its environment, project
+        and account only, which change together with the jobs.
+
+        :param job: A configured job.
+        :param render: Writes the job's JSON; called when none is kept.
+        """
+        with self.lock:
+            text = self._job_json.get(job.id)
+            if text is None:
+                if len(self._job_json) >= MAX_JOB_JSON:
+                    self._job_json.clear()  # a bound on memory, not an eviction policy
+                text = self._job_json[job.id] = render(job)
+            return text
+
+    def jobs_changed(self) -> None:
+        """Forget the job lists of :meth:`listed_jobs` and the payloads of :meth:`job_json`.
+
+        :meth:`reset` and :meth:`add_jobs` call it; code that edits :attr:`jobs`, or a job's fields,
+        in place must call it too.
+        """
+        with self.lock:
+            self._listings.clear()
+            self._job_json.clear()
 
     def job(self, account_id: int, job_id: int) -> JobConfig:
         """Return a job of an account.
@@ -343,6 +407,7 @@ class State:
                 if key == "outcome" and value not in OUTCOMES:
                     raise ValueError(f"outcome must be one of {OUTCOMES}")
                 setattr(job, key, list(value) if key in lists else value)
+            self._job_json.pop(job_id, None)  # the script is not in the payload; stay safe if it becomes so
 
     # ---- queries ---------------------------------------------------------------------------------------
     def finished_steps(self, run: Run) -> list[StepView]:
@@ -374,6 +439,8 @@ _OVERRIDES = (
 )
 TRIGGER_FIELDS = ("cause", *_OVERRIDES)
 MAX_STEPS = STEP_IDS_PER_RUN - 1  # so that step ids stay unique across runs
+MAX_LISTINGS = 64  # job lists kept by State.listed_jobs (accounts x states x orders asked for)
+MAX_JOB_JSON = 20_000  # job payloads kept by State.job_json (about 2 KiB each)
 MAX_ADDED_JOBS = 1_000_000  # bounds one add_jobs call (about 0.5 KiB of state per job)
 
 

@@ -154,3 +154,39 @@ def test_retry_config_validates():
 def test_url_joins_base_and_path():
     config = ClientConfig(base_url="https://emea.dbt.com", token="t")
     assert config.url("/api/v2/accounts/") == "https://emea.dbt.com/api/v2/accounts/"
+
+
+def test_batches_go_out_eight_at_a_time_unless_the_extra_says_otherwise():
+    assert _config().max_concurrency == 8
+    assert _config(extra={"max_concurrency": "16"}).max_concurrency == 16
+    assert _config(extra={"max_concurrency": 1}).max_concurrency == 1
+    assert _config(extra={"max_concurrency": 32.0}).max_concurrency == 32
+    assert _config(extra={"max_concurrency": ""}).max_concurrency == 8
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"max_concurrency": "many"},
+            "'max_concurrency' of connection 'dbt' must be a whole number, got 'many'",
+        ),
+        ({"max_concurrency": 2.5}, "'max_concurrency' of connection 'dbt' must be a whole number"),
+        ({"max_concurrency": True}, "'max_concurrency' of connection 'dbt' must be a whole number"),
+        ({"max_concurrency": [4]}, "'max_concurrency' of connection 'dbt' must be a whole number"),
+        ({"max_concurrency": 0}, "'max_concurrency' of connection 'dbt' must be from 1 to 32, got 0"),
+        ({"max_concurrency": 33}, "'max_concurrency' of connection 'dbt' must be from 1 to 32, got 33"),
+        ({"pool_size": 0.5}, "'pool_size' of connection 'dbt' must be a whole number"),
+        ({"pool_size": "0"}, "'pool_size' of connection 'dbt' must be at least 1"),
+    ],
+)
+def test_invalid_counts_are_named(extra, message):
+    with pytest.raises(DbtCloudConfigError, match=message):
+        _config(extra=extra)
+
+
+def test_a_config_needs_at_least_one_request_in_flight_and_one_connection():
+    with pytest.raises(DbtCloudConfigError, match="at least 1"):
+        ClientConfig(base_url="https://emea.dbt.com", token="t", max_concurrency=0)
+    with pytest.raises(DbtCloudConfigError, match="at least 1"):
+        ClientConfig(base_url="https://emea.dbt.com", token="t", pool_size=0)

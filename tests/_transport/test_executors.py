@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import aiohttp
@@ -22,7 +23,7 @@ from airflow_dbtcloud._transport.errors import (
     DbtCloudServerError,
     DbtCloudTransportError,
 )
-from airflow_dbtcloud._transport.request import ApiRequest
+from airflow_dbtcloud._transport.request import ApiRequest, Batch
 from airflow_dbtcloud._transport.sync import RequestsExecutor, new_session
 
 BASE = "https://emea.dbt.com"
@@ -260,6 +261,29 @@ def test_sync_session_uses_proxies_and_verification():
     session = new_session(config)
     assert session.proxies == {"https": "http://proxy.local:3128"}
     assert session.verify == "/x.pem"
+
+
+@pytest.mark.parametrize(("concurrency", "kept"), [(1, 10), (8, 10), (16, 16), (32, 32)])
+def test_sync_session_keeps_a_connection_for_each_batch_thread(concurrency, kept):
+    session = new_session(ClientConfig(base_url=BASE, token="t", max_concurrency=concurrency))
+    for url in (BASE, "http://127.0.0.1:8787"):
+        assert session.get_adapter(url)._pool_maxsize == kept
+
+
+def test_sync_batch_threads_keep_their_connections(dbt_cloud_emulator, caplog):
+    emu = dbt_cloud_emulator
+    # Answers take long enough that all 16 threads have a request out at once.
+    emu.add_fault(kind="latency", latency=0.02, status=None)
+    client = sync_client(ClientConfig(base_url=emu.base_url, token=emu.token, max_concurrency=16))
+    before = emu.connections_accepted
+    path = f"/api/v2/accounts/{emu.account_id}/jobs/300/"
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
+        answers = client.send(Batch.of(ApiRequest("GET", path) for _ in range(96)))
+    client.close()
+    assert [answer.data["id"] for answer in answers] == [300] * 96
+    assert emu.connections_accepted - before <= 16
+    # A pool smaller than the threads closes the connections it has no room for when they come back.
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
 
 
 async def test_async_requests_go_through_the_proxy():

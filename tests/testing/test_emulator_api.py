@@ -158,6 +158,32 @@ def test_list_jobs_filters_and_order(dbt_cloud_emulator: Emulator) -> None:
     assert "limit" in bad.json()["status"]["user_message"]
 
 
+def test_list_jobs_follows_added_jobs_and_reset(dbt_cloud_emulator: Emulator) -> None:
+    emu = dbt_cloud_emulator
+    s, url = session(emu), f"{emu.base_url}/api/v2/accounts/1/jobs/"
+
+    def page(**params: Any) -> dict[str, Any]:
+        resp = s.get(url, params=params)
+        assert resp.status_code == 200, resp.text
+        # Job payloads are kept as JSON text between requests; the body is still what json.dumps writes.
+        assert resp.content == json.dumps(resp.json()).encode()
+        return resp.json()
+
+    def ids(**params: Any) -> list[int]:
+        return [j["id"] for j in page(**params)["data"]]
+
+    assert ids() == [300, 301, 302, 303]
+    added = emu.add_jobs(3, environment_id=201, name_prefix="Added")
+    assert ids() == [300, 301, 302, 303, *added]
+    assert ids(order_by="-id", limit=2) == added[:0:-1]
+    assert ids(environment_id=201, offset=1) == added
+    assert page(limit=1)["extra"]["pagination"] == {"count": 1, "total_count": 7}
+    assert page(include_related="most_recent_run", limit=1)["data"][0]["most_recent_run"] is None
+    emu.reset()
+    assert ids() == [300, 301, 302, 303]
+    assert ids(state="all", order_by="-id") == [303, 302, 301, 300]
+
+
 def test_pagination_caps_limit_at_100(dbt_cloud_emulator: Emulator) -> None:
     emu = dbt_cloud_emulator
     s = session(emu)
