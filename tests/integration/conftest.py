@@ -80,3 +80,13 @@ def run_dag(it_dags: dict[str, Any]) -> Any:
         return DagResult(it_dags[dag_id].test())
 
     return _run
+
+
+@pytest.fixture
+def run_parsed_dag(airflow_db: Path) -> Any:
+    """Run a DAG parsed elsewhere (an example) with ``dag.test()`` and return a :class:`DagResult`."""
+
+    def _run(dag: Any) -> DagResult:
+        return DagResult(dag.test())
+
+    return _run
