@@ -36,6 +36,10 @@ def bench_python() -> Path:
     return BENCH_PYTHON
 
 
+# The smoke run bounds itself (900 s); the first test to use it waits for it.
+pytestmark = pytest.mark.timeout(1200)
+
+
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, tuple[str, str]]]:
     """The smoke run's summary table: scenario number -> metric -> (official, ours)."""

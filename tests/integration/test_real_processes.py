@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from e2e_scripts import run_script
 
 
+@pytest.mark.timeout(1200)  # the script's own limit is 900 s (e2e_scripts.run_script)
 def test_real_scheduler_and_triggerer_scenarios():
     output, returncode = run_script("e2e_airflow.py")
     assert "killing task process" in output, output[-3000:]

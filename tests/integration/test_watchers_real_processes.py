@@ -9,9 +9,11 @@ job leaves dbt Cloud alone.
 
 from __future__ import annotations
 
+import pytest
 from e2e_scripts import run_script
 
 
+@pytest.mark.timeout(1200)  # the script's own limit is 900 s (e2e_scripts.run_script)
 def test_watchers_fire_once_per_run_across_a_triggerer_restart():
     output, returncode = run_script("e2e_watchers.py")
     for check in (
