@@ -171,3 +171,18 @@ def test_retry_post_answer_lost_gives_one_retry(emu, run_dag):
     retries = [e for e in emu.journal if e["method"] == "POST" and e["path"].endswith("/retry/")]
     assert len(retries) == 1
     assert emu.runs_created(301) == 2
+
+
+@pytest.mark.parametrize("status", [400, 409])
+def test_a_refused_retry_starts_a_new_run_on_the_tasks_retry(emu, run_dag, capfd, status):
+    emu.fail_next_run(301, failing_nodes=["model.jaffle_shop.orders"])
+    emu.add_fault(route="retry_run", kind="status", status=status, times=1)
+    result = run_dag("it_retry_from_failure")
+    assert result.ti_state("run") == "success"
+    assert result.try_number("run") == 2
+    posts = [e["path"] for e in emu.journal if e["method"] == "POST"]
+    # First try: the job's run. Second try: the retry dbt Cloud refused, then a new run of the job.
+    assert [p.rsplit("/", 2)[-2] for p in posts] == ["run", "retry", "run"]
+    assert emu.runs_created(301) == 2
+    logged = capfd.readouterr()
+    assert "refused to retry run" in logged.out + logged.err
