@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Batch, Flow, encode_params, single
+from airflow_dbtcloud.api.ids import artifact_path, optional_id, require_id
 from airflow_dbtcloud.api.paths import v2
 
 __all__ = [
@@ -37,7 +38,11 @@ def artifact_request(
     :param step: The step index (from 1); None for the last step.
     :param destination: Where the async path streams the body to, if anywhere.
     :param stream: Leave the body unread for the caller to stream (sync path).
+    :raises DbtCloudConfigError: When an id is not a positive integer or the path is not a plain
+        relative path (see :func:`~airflow_dbtcloud.api.ids.artifact_path`); nothing is sent.
     """
+    run_id = require_id("run_id", run_id)
+    step = optional_id("step", step)
     url = _artifact_url(v2(account_id, "runs", run_id, "artifacts"), path)
     what = f"artifact {path!r} of run {run_id}" if path else f"artifacts of run {run_id}"
     step_text = f" step {step}" if step is not None else ""
@@ -52,10 +57,10 @@ def artifact_request(
 
 
 def _artifact_url(base: str, path: str | None) -> str:
-    """Append an artifact path to an artifacts URL, keeping its slashes (``compiled/<project>/x.sql``)."""
+    """Append a checked artifact path to an artifacts URL, keeping its slashes (``compiled/<p>/x.sql``)."""
     if path is None:
         return base
-    return base + "/".join(quote(segment, safe="") for segment in path.strip("/").split("/") if segment)
+    return base + "/".join(quote(segment, safe="") for segment in artifact_path(path))
 
 
 def job_artifact_request(
@@ -69,7 +74,9 @@ def job_artifact_request(
     :param path: Path under ``target/``.
     :param destination: Where the async path streams the body to, if anywhere.
     :param stream: Leave the body unread for the caller to stream (sync path).
+    :raises DbtCloudConfigError: As :func:`artifact_request`.
     """
+    job_id = require_id("job_id", job_id)
     return ApiRequest(
         "GET",
         _artifact_url(v2(account_id, "jobs", job_id, "artifacts"), path),
@@ -128,6 +135,7 @@ def get_artifacts(
     :param paths: Paths under ``target/``.
     :param step: The step index; None for the last step.
     """
+    run_id, step = require_id("run_id", run_id), optional_id("step", step)
     responses = yield Batch.of(artifact_request(account_id, run_id, path, step) for path in paths)
     return dict(zip(paths, responses, strict=True))
 

@@ -10,6 +10,7 @@ from typing import Any
 from airflow_dbtcloud._transport.errors import DbtCloudConfigError, DbtCloudError
 from airflow_dbtcloud._transport.pagination import paginate
 from airflow_dbtcloud._transport.request import JSON, ApiRequest, ApiResponse, Flow, encode_params, single
+from airflow_dbtcloud.api.ids import optional_id, require_id
 from airflow_dbtcloud.api.paths import v2
 
 __all__ = [
@@ -187,12 +188,14 @@ def list_jobs(
     :param project_id: Only jobs of this project.
     :param environment_id: Only jobs of this environment.
     :param name_contains: Case-insensitive substring of the job name.
+    :raises DbtCloudConfigError: When an id is not a positive integer (before any request, as in every
+        flow of this module).
     """
     params = encode_params(
         {
             "order_by": order_by,
-            "project_id": project_id,
-            "environment_id": environment_id,
+            "project_id": optional_id("project_id", project_id),
+            "environment_id": optional_id("environment_id", environment_id),
             "name__icontains": name_contains,
         }
     )
@@ -207,6 +210,7 @@ def get_job(account_id: int, job_id: int) -> Flow[ApiResponse]:
     :param account_id: The account.
     :param job_id: The job.
     """
+    job_id = require_id("job_id", job_id)
     request = ApiRequest(
         "GET", v2(account_id, "jobs", job_id), resource=f"job {job_id} in account {account_id}"
     )
@@ -221,6 +225,7 @@ def trigger_run(account_id: int, job_id: int, body: Mapping[str, JSON]) -> Flow[
     :param job_id: The job.
     :param body: The trigger body from :func:`trigger_body`.
     """
+    job_id = require_id("job_id", job_id)
     request = ApiRequest(
         "POST",
         v2(account_id, "jobs", job_id, "run"),
@@ -238,6 +243,7 @@ def rerun_job(account_id: int, job_id: int) -> Flow[ApiResponse]:
     :param account_id: The account.
     :param job_id: The job.
     """
+    job_id = require_id("job_id", job_id)
     request = ApiRequest(
         "POST",
         v2(account_id, "jobs", job_id, "rerun"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airflow_dbtcloud._transport.pagination import paginate
 from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Flow, encode_params, single
+from airflow_dbtcloud.api.ids import require_id
 from airflow_dbtcloud.api.paths import v3
 
 __all__ = ["get_account_connection", "get_environment", "get_project", "list_environments", "list_projects"]
@@ -31,7 +32,10 @@ def get_project(account_id: int, project_id: int) -> Flow[ApiResponse]:
 
     :param account_id: The account.
     :param project_id: The project.
+    :raises DbtCloudConfigError: When an id is not a positive integer (before any request, as in every
+        flow of this module).
     """
+    project_id = require_id("project_id", project_id)
     resource = f"project {project_id} in account {account_id}"
     return (yield from single(ApiRequest("GET", v3(account_id, "projects", project_id), resource=resource)))
 
@@ -46,6 +50,7 @@ def list_environments(
     :param project_id: The project.
     :param name_contains: Case-insensitive substring of the environment name.
     """
+    project_id = require_id("project_id", project_id)
     request = ApiRequest(
         "GET",
         v3(account_id, "projects", project_id, "environments"),
@@ -63,6 +68,8 @@ def get_environment(account_id: int, project_id: int, environment_id: int) -> Fl
     :param project_id: The environment's project.
     :param environment_id: The environment.
     """
+    project_id = require_id("project_id", project_id)
+    environment_id = require_id("environment_id", environment_id)
     path = v3(account_id, "projects", project_id, "environments", environment_id)
     resource = f"environment {environment_id} of project {project_id} in account {account_id}"
     return (yield from single(ApiRequest("GET", path, resource=resource)))
@@ -75,6 +82,7 @@ def get_account_connection(account_id: int, connection_id: int) -> Flow[ApiRespo
     :param account_id: The account.
     :param connection_id: The connection, e.g. a project's ``connection_id``.
     """
+    connection_id = require_id("connection_id", connection_id)
     request = ApiRequest(
         "GET",
         v3(account_id, "connections", connection_id),

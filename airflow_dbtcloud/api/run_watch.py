@@ -19,6 +19,7 @@ from airflow_dbtcloud._transport.retry import is_transient_error
 from airflow_dbtcloud.api.lifecycle import split_marker
 from airflow_dbtcloud.api.run_state import RunState, parse_time
 from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, status_name
+from airflow_dbtcloud.api.urls import run_page, web_url
 from airflow_dbtcloud.api.waiting import DEFAULT_ERROR_BUDGET, MAX_BACKOFF_SECONDS, transient_pause
 
 __all__ = [
@@ -218,10 +219,13 @@ class WatchState:
         return WatchState({**self.marks, job_id: mark})
 
 
-def run_event(run: RunState) -> dict[str, Any]:
+def run_event(run: RunState, ui_base_url: str | None = None) -> dict[str, Any]:
     """Describe a finished run for a trigger event (and so for the asset event built from it).
 
     :param run: The run, read with its trigger.
+    :param ui_base_url: ``scheme://host`` of the tenant. With it, the URL is dbt Cloud's ``href`` only
+        when it is on that host, else built from the ids (:func:`~airflow_dbtcloud.api.urls.run_page`);
+        without it, any ``href`` that is not a plain http(s) address is dropped.
     :return: Run and job ids, status, times, URL, the cause without this provider's marker, who
         started it, and whether its artifacts and docs can be fetched. Never a secret.
     """
@@ -237,7 +241,7 @@ def run_event(run: RunState) -> dict[str, Any]:
         "status_name": status_name(run.status),
         "created_at": run.created_at,
         "finished_at": run.finished_at,
-        "url": run.href,
+        "url": run_page(run, ui_base_url) if ui_base_url is not None else web_url(run.href),
         "cause": reason.strip(),
         "cause_category": trigger.get("cause_category"),
         "started_by_airflow": marker is not None,

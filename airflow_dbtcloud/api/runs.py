@@ -15,6 +15,7 @@ from airflow_dbtcloud._transport.request import (
     encode_params,
     single,
 )
+from airflow_dbtcloud.api.ids import optional_id, require_id
 from airflow_dbtcloud.api.paths import v2
 
 __all__ = ["cancel_run", "get_run", "get_runs", "get_step", "list_runs", "related", "retry_run"]
@@ -53,9 +54,11 @@ def list_runs(
     :param status: Only runs in this status.
     :param statuses: Only runs in one of these statuses.
     :param max_results: Stop after this many runs.
+    :raises DbtCloudConfigError: When an id is not a positive integer (before any request, as in every
+        flow of this module).
     """
     params: dict[str, ParamValue] = {
-        "job_definition_id": job_definition_id,
+        "job_definition_id": optional_id("job_definition_id", job_definition_id),
         "order_by": order_by,
         "status": status,
         "status__in": json.dumps(list(statuses)) if statuses else None,
@@ -88,6 +91,7 @@ def get_run(account_id: int, run_id: int, include_related: Iterable[str] | None 
     :param run_id: The run.
     :param include_related: Related objects, e.g. ``trigger``, ``job``, ``run_steps``.
     """
+    run_id = require_id("run_id", run_id)
     request = ApiRequest(
         "GET",
         v2(account_id, "runs", run_id),
@@ -104,6 +108,7 @@ def cancel_run(account_id: int, run_id: int) -> Flow[ApiResponse]:
     :param account_id: The account.
     :param run_id: The run.
     """
+    run_id = require_id("run_id", run_id)
     path = v2(account_id, "runs", run_id, "cancel")
     return (yield from single(ApiRequest("POST", path, resource=_run_resource(account_id, run_id))))
 
@@ -115,6 +120,7 @@ def retry_run(account_id: int, run_id: int) -> Flow[ApiResponse]:
     :param account_id: The account.
     :param run_id: The failed run.
     """
+    run_id = require_id("run_id", run_id)
     path = v2(account_id, "runs", run_id, "retry")
     return (
         yield from single(
@@ -130,6 +136,7 @@ def get_step(account_id: int, step_id: int) -> Flow[ApiResponse]:
     :param account_id: The account.
     :param step_id: The step's id (from a run's ``run_steps``).
     """
+    step_id = require_id("step_id", step_id)
     request = ApiRequest(
         "GET", v2(account_id, "steps", step_id), resource=f"step {step_id} in account {account_id}"
     )

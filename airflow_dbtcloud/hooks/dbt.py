@@ -14,6 +14,7 @@ twin (``retry_run``, the ``a*`` async twins, ``download_job_run_artifact``, ``ge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import tempfile
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 import requests
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import amask_secret, mask_secret
 from requests.auth import AuthBase
 
@@ -55,6 +57,7 @@ from airflow_dbtcloud.api import accounts, calls, jobs, projects, runs
 from airflow_dbtcloud.api import artifacts as artifact_files
 from airflow_dbtcloud.api.asset_uris import Warehouse
 from airflow_dbtcloud.api.failures import FailedNode, FailureReport, failed_nodes, failed_steps
+from airflow_dbtcloud.api.ids import require_id
 from airflow_dbtcloud.api.jobs import CAUSE_MAX_LENGTH, DbtCloudResourceLookupError, exactly_one
 from airflow_dbtcloud.api.progress import RunProgress
 from airflow_dbtcloud.api.run_artifacts import (
@@ -68,6 +71,7 @@ from airflow_dbtcloud.api.run_artifacts import (
 )
 from airflow_dbtcloud.api.run_state import RunState
 from airflow_dbtcloud.api.status import DbtCloudJobRunStatus, status_name
+from airflow_dbtcloud.api.urls import run_page
 from airflow_dbtcloud.api.waiting import (
     DEFAULT_ERROR_BUDGET,
     TRIGGER_EVENT_STATUSES,
@@ -759,6 +763,7 @@ class DbtCloudHook(HttpHook):
         :raises DbtCloudConfigError: When a field is invalid (before any request).
         :raises DbtCloudRunMayExistError: When the request may have started a run but no answer came.
         """
+        job_id = require_id("job_id", job_id)
         if len(cause) > DBT_CAUSE_MAX_LENGTH:
             warnings.warn(
                 f"Cause `{cause}` exceeds limit of {DBT_CAUSE_MAX_LENGTH} characters and will be truncated.",
@@ -903,7 +908,9 @@ class DbtCloudHook(HttpHook):
         :param run_id: The run.
         :param account_id: The account; None uses the connection's login.
         :param job_run: The run with its steps, when the caller has it; else it is fetched.
+        :raises DbtCloudConfigError: When ``run_id`` is not a positive integer (nothing is fetched).
         """
+        run_id = require_id("run_id", run_id)
         try:
             run = job_run or self.get_run_state(run_id, account_id, ["run_steps"])
         except DbtCloudError as exc:
@@ -925,7 +932,7 @@ class DbtCloudHook(HttpHook):
         return FailureReport(
             run_id=run_id,
             status=run.label,
-            url=run.href,
+            url=self._run_page(run, account_id),
             status_message=run.status_message,
             steps=tuple(steps),
             nodes=tuple(nodes),
@@ -965,13 +972,26 @@ class DbtCloudHook(HttpHook):
             project_id=run.project_id,
             job_id=run.job_id,
             run_id=run.id,
-            run_url=run.href,
+            run_url=self._run_page(run, account),
             adapter_type=facts.adapter_type,
             connection=self._warehouse_connection(run.project_id, account, facts.adapter_type)
             if nodes
             else {},
             nodes=nodes,
         )
+
+    def _run_page(self, run: RunState, account_id: int | None) -> str | None:
+        """The run's UI page: its ``href`` only when on the connection's host (see :func:`run_page`)."""
+        try:
+            config = self.client_config
+        except AirflowException:
+            # A test double stands in for the hook's methods and there is no usable connection: the
+            # report keeps a plain http(s) href, or goes without a page, rather than failing.
+            return run_page(run, None)
+        if account_id is None and run.account_id is None:
+            with contextlib.suppress(DbtCloudConfigError):
+                account_id = config.default_account_id
+        return run_page(run, config.base_url, account_id)
 
     def _fetch_artifact(
         self, run_id: int, path: str, folder: str, account_id: int | None, step: int | None
@@ -1155,6 +1175,7 @@ class DbtCloudHook(HttpHook):
         :raises DbtCloudJobRunTimeoutError: When ``timeout`` passes first.
         :raises DbtCloudError: When dbt Cloud cannot be asked (a non-transient error, or the budget ran out).
         """
+        run_id = require_id("run_id", run_id)
         expected = (expected_statuses,) if isinstance(expected_statuses, int) else expected_statuses
         DbtCloudJobRunStatus.check_is_valid(expected)
         end = time.monotonic() + timeout

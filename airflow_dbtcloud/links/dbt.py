@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperatorLink
+from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.execution_time.xcom import XCom
 
+from airflow_dbtcloud.api.ids import optional_id
 from airflow_dbtcloud.api.run_state import RunState
-from airflow_dbtcloud.api.urls import job_url, run_url
+from airflow_dbtcloud.api.urls import job_url, page_base, run_page, web_url
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
@@ -39,40 +40,45 @@ JOB_RUN_ID_KEY = "job_run_id"
 JOB_URL_KEY = "job_url"
 
 
-def _base_of(href: str) -> str:
-    parts = urlsplit(href)
-    return f"{parts.scheme}://{parts.netloc}"
+def _base_or_none(ui_base_url: Callable[[], str]) -> str | None:
+    """The tenant's UI base URL, or None when it cannot be read (a test without a connection, or with a
+    double in place of the hook)."""
+    try:
+        base = ui_base_url()
+    except AirflowException:
+        return None
+    return base if isinstance(base, str) else None
 
 
 def run_page_url(run: RunState, ui_base_url: Callable[[], str], account_id: int | None = None) -> str | None:
-    """Return the page of a run: dbt Cloud's own ``href`` when given, else built from the host.
+    """Return the page of a run: dbt Cloud's own ``href`` when it is on the connection's host, else
+    one built from the host and the run's ids.
+
+    An ``href`` that is not http(s) on that host (a ``javascript:`` address, another site) is never
+    used: the link is shown in the Airflow UI.
 
     :param run: The run.
-    :param ui_base_url: Returns the tenant's UI base URL; called only when the run has no ``href``.
+    :param ui_base_url: Returns the tenant's UI base URL (the connection's host).
     :param account_id: The account id, when the run lacks ``account_id``.
-    :return: The URL, or None when the run carries too little to build one.
+    :return: The URL, or None when there is no safe ``href`` and too little to build one.
     """
-    if run.href:
-        return run.href
-    account = run.account_id or account_id
-    if account is None:
-        return None
-    return run_url(ui_base_url(), account, run.project_id, run.id)
+    return run_page(run, _base_or_none(ui_base_url), account_id)
 
 
 def job_page_url(run: RunState, ui_base_url: Callable[[], str], account_id: int | None = None) -> str | None:
-    """Return the page of the job definition a run belongs to.
+    """Return the page of the job definition a run belongs to, on the connection's host.
 
     :param run: The run.
-    :param ui_base_url: Returns the tenant's UI base URL; called only when the run has no ``href``.
+    :param ui_base_url: Returns the tenant's UI base URL.
     :param account_id: The account id, when the run lacks ``account_id``.
-    :return: The URL, or None when the run does not say its job, project or account.
+    :return: The URL, or None when the run does not say its job, project or account, or no host is
+        known (neither the connection's nor a plain http(s) ``href``).
     """
-    account = run.account_id or account_id
+    account = run.account_id or optional_id("account_id", account_id)
     if run.job_id is None or run.project_id is None or account is None:
         return None
-    base = _base_of(run.href) if run.href else ui_base_url()
-    return job_url(base, account, run.project_id, run.job_id)
+    base = page_base(run, _base_or_none(ui_base_url))
+    return None if base is None else job_url(base, account, run.project_id, run.job_id)
 
 
 def publish_run_links(
@@ -82,7 +88,7 @@ def publish_run_links(
 
     :param ti: The running task instance.
     :param run: The run the task started or watches.
-    :param ui_base_url: Returns the tenant's UI base URL (used only when dbt Cloud gave no ``href``).
+    :param ui_base_url: Returns the tenant's UI base URL (the connection's host).
     :param account_id: The account id, when the run lacks ``account_id``.
     :return: The run's page, or None.
     """
@@ -101,13 +107,15 @@ class _XComLink(BaseOperatorLink):
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey | None = None) -> str:
         """Return the URL the task pushed to XCom, or an empty string before it exists.
 
+        Anything but a plain http(s) address (a value written to XCom by other means) gives no link.
+
         :param operator: The operator the link belongs to.
         :param ti_key: The task instance whose XCom holds the URL; without one there is no URL.
         """
         if ti_key is None:
             return ""
         value = XCom.get_value(key=self.key, ti_key=ti_key)
-        return str(value) if value else ""
+        return (web_url(value) or "") if isinstance(value, str) else ""
 
 
 class DbtCloudRunJobOperatorLink(_XComLink):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, ObjectStoragePath
 
-from airflow_dbtcloud.api.ids import require_id
+from airflow_dbtcloud.api.ids import artifact_path, require_id
 from airflow_dbtcloud.hooks.lazy import DEFAULT_CONN_NAME, hook_class, hook_names
 
 if TYPE_CHECKING:
@@ -21,22 +21,37 @@ __all__ = ["DbtCloudGetJobRunArtifactOperator"]
 __getattr__ = hook_names(__name__, "DbtCloudHook")
 
 
-def _check_artifact_path(path: Any) -> str:
-    if not isinstance(path, str) or not path.strip():
-        raise ValueError(f"An artifact path must be a non-empty string, got {path!r}.")
-    parts = path.replace("\\", "/").split("/")
-    if path.startswith("/") or ".." in parts:
-        raise ValueError(f"Artifact path {path!r} must be relative to target/ and must not contain '..'.")
-    return path
-
-
 def _inside(base: str, name: str) -> str:
-    """Join ``name`` onto ``base`` and refuse results outside ``base``."""
+    """Join ``name`` onto ``base`` and refuse results outside ``base`` (for object storage: no symlinks)."""
     joined = posixpath.normpath(posixpath.join(base, name))
     root = posixpath.normpath(base)
     if joined != root and not joined.startswith(root.rstrip("/") + "/"):
         raise ValueError(f"Output file {name!r} would be written outside the output directory {base!r}.")
     return joined
+
+
+def _inside_local(base: str, name: str) -> Path:
+    """Where ``name`` lands under the local directory ``base``, every symlink on the way followed.
+
+    A symlink inside ``base`` (the file itself or a folder on the way) that points outside it would let
+    the artifact be written anywhere the worker may write, so the resolved path must stay inside.
+    """
+    try:
+        root = Path(base).resolve()
+        target = (root / name).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, or a path the OS cannot resolve
+        raise ValueError(f"Output file {name!r} under {base!r} cannot be resolved: {exc}") from exc
+    if target == root or not target.is_relative_to(root):
+        raise ValueError(
+            f"Output file {name!r} would be written outside the output directory {base!r} "
+            f"(it resolves to {str(target)!r}, symlinks followed)."
+        )
+    return target
+
+
+def _check_artifact_path(path: Any) -> str:
+    artifact_path(path)
+    return str(path)
 
 
 class DbtCloudGetJobRunArtifactOperator(BaseOperator):
@@ -57,7 +72,8 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
         ``path`` is a list.
     :param hook_params: Extra arguments for :class:`~airflow_dbtcloud.hooks.dbt.DbtCloudHook`.
     :param output_dir: A local directory or object storage URI to write into; the written files must stay
-        inside it. ``None`` means the working directory (as the official operator does).
+        inside it, also once symlinks are followed (a local or ``file://`` directory's symlinks that lead
+        outside it are refused). ``None`` means the working directory (as the official operator does).
     :param job_id: Instead of ``run_id``: fetch from the job's latest run that saved the artifact
         (``step`` does not apply).
     :return: The written location (a string), or a list of them when ``path`` is a list.
@@ -110,9 +126,12 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
         name = name or self._default_name(artifact)
         if self.output_dir:
             if "://" in self.output_dir:
+                scheme, _, local = self.output_dir.partition("://")
+                if scheme.lower() in ("file", "local"):
+                    _inside_local(local, name)  # the same disk: symlinks count here too
                 base = ObjectStoragePath(self.output_dir)
                 return base / _inside("/root", name).removeprefix("/root/")
-            return Path(_inside(str(Path(self.output_dir).resolve()), name))
+            return _inside_local(self.output_dir, name)
         if "://" in name:
             return ObjectStoragePath(name)
         return Path(name)
@@ -133,10 +152,15 @@ class DbtCloudGetJobRunArtifactOperator(BaseOperator):
         if isinstance(self.path, str) and not self.output_file_name:
             # Derived after rendering, so the name uses the rendered ids and path.
             self.output_file_name = self._default_name(self.path)
+        # Every path and destination is checked before the first download, so a bad one in a list does
+        # not stop the task halfway through.
+        targets = [
+            (artifact, self._destination(artifact, self.output_file_name))
+            for artifact in map(_check_artifact_path, paths)
+        ]
         hook = hook_class(__name__)(self.dbt_cloud_conn_id, **self.hook_params)
         written: list[str] = []
-        for artifact in map(_check_artifact_path, paths):
-            target = self._destination(artifact, self.output_file_name)
+        for artifact, target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             if job_id is not None:
                 what = "Writing artifact %s of the latest run of dbt Cloud job %s to %s."

@@ -27,3 +27,21 @@ def hook(dbt_conn):
     from airflow_dbtcloud.hooks.dbt import DbtCloudHook
 
     return DbtCloudHook(retry_delay=0)
+
+
+@pytest.fixture
+def emu(dbt_cloud_emulator, monkeypatch):
+    """The session emulator, reset, with the default connection pointing at it."""
+    for name, value in dbt_cloud_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    return dbt_cloud_emulator
+
+
+@pytest.fixture
+def emu_hook(emu):
+    """A hook on the emulator's connection that retries almost without waiting; closed afterwards."""
+    from airflow_dbtcloud.hooks.dbt import DbtCloudHook
+
+    hook = DbtCloudHook(retry_delay=0.01)
+    yield hook
+    hook.close()

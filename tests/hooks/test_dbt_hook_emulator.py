@@ -20,17 +20,8 @@ from airflow_dbtcloud.hooks.dbt import (
 
 
 @pytest.fixture
-def emu(dbt_cloud_emulator, monkeypatch):
-    for name, value in dbt_cloud_emulator.env().items():
-        monkeypatch.setenv(name, value)
-    return dbt_cloud_emulator
-
-
-@pytest.fixture
-def hook(emu):
-    hook = DbtCloudHook(retry_delay=0.01)
-    yield hook
-    hook.close()
+def hook(emu_hook):
+    return emu_hook
 
 
 def api_calls(emu, route):

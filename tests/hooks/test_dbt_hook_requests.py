@@ -329,7 +329,9 @@ def test_wait_for_job_run_status_logs_failed_steps_on_error(hook, caplog, capsys
     logged = caplog.text + capsys.readouterr().out
     assert "Step 2 ERROR: Invoke dbt with `dbt build`" in logged
     assert "No run_results.json was saved for this run." in logged
-    assert "Run: https://x/run/5" in logged
+    # dbt Cloud's href is on another host, so the report links to the run on the connection's host.
+    assert f"Run: {BASE}/deploy/7/runs/5/" in logged
+    assert "https://x/run/5" not in logged
     assert "ERROR orders" in logged
     assert "Model failed" in logged
 

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from api_failure_payloads import RUN, RUN_RESULTS
 
-from airflow_dbtcloud.hooks.dbt import DbtCloudError, DbtCloudHook, DbtCloudNotFoundError
+from airflow_dbtcloud.hooks.dbt import DbtCloudConfigError, DbtCloudError, DbtCloudHook, DbtCloudNotFoundError
 
 pytestmark = pytest.mark.usefixtures("dbt_conn")
 
@@ -30,8 +30,12 @@ def seams():
         yield get_job_run, get_artifact
 
 
+ON_HOST = "https://ab123.us1.dbt.com/deploy/7/projects/100/runs/7/"
+
+
 def test_report_renders_steps_table_and_url(seams):
     get_job_run, get_artifact = seams
+    get_job_run.return_value = answer({"data": {**RUN, "artifacts_saved": True, "href": ON_HOST}})
     text = DbtCloudHook().get_failure_report(7).render()
     assert "dbt Cloud run 7 ended with status Error." in text
     assert "Step 2 Error after 12s: Invoke dbt with `dbt build`" in text
@@ -40,9 +44,27 @@ def test_report_renders_steps_table_and_url(seams):
     assert header.split() == ["node", "status", "message", "time"]
     assert "model.jaffle_shop.customers" in text
     assert "2.5s" in text
-    assert text.rstrip().endswith("Run: https://cloud.example/deploy/1/projects/100/runs/7/")
+    assert text.rstrip().endswith(f"Run: {ON_HOST}")
     get_job_run.assert_called_once_with(run_id=7, account_id=None, include_related=["run_steps"])
     get_artifact.assert_called_once_with(run_id=7, path="run_results.json", account_id=None, step=2)
+
+
+@pytest.mark.parametrize(
+    "href", ["https://cloud.example/deploy/1/projects/100/runs/7/", "javascript:alert(1)"]
+)
+def test_report_links_to_the_connections_host_whatever_href_dbt_cloud_gives(seams, href):
+    get_job_run, _ = seams
+    get_job_run.return_value = answer({"data": {**RUN, "account_id": 1, "project_id": 100, "href": href}})
+    report = DbtCloudHook().get_failure_report(7)
+    assert report.url == "https://ab123.us1.dbt.com/deploy/1/projects/100/runs/7/"
+    assert href not in report.render()
+
+
+def test_report_refuses_a_bad_run_id_instead_of_reporting_it(seams):
+    get_job_run, _ = seams
+    with pytest.raises(DbtCloudConfigError, match="run_id must be a positive integer, got 'x'"):
+        DbtCloudHook().get_failure_report("x")
+    get_job_run.assert_not_called()
 
 
 def test_report_falls_back_to_the_last_step_then_notes_missing_run_results(seams):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_dbtcloud.api.run_state import RunState
 from airflow_dbtcloud.links.dbt import (
@@ -19,13 +20,40 @@ RUN = RunState(7, account_id=12, project_id=34, job_id=56)
 
 
 def no_connection():
-    raise AssertionError("the connection was read although dbt Cloud gave the run's href")
+    raise AirflowNotFoundException("The conn_id `dbt_cloud_default` isn't defined")
 
 
-def test_links_come_from_the_href_without_reading_the_connection():
+def test_an_href_on_the_connections_host_is_the_link():
+    run = RunState(7, account_id=12, project_id=34, job_id=56, href="https://emea.dbt.com/deploy/12/x/7/")
+    assert run_page_url(run, lambda: "https://emea.dbt.com") == "https://emea.dbt.com/deploy/12/x/7/"
+    assert job_page_url(run, lambda: "https://emea.dbt.com") == (
+        "https://emea.dbt.com/deploy/12/projects/34/jobs/56/"
+    )
+
+
+@pytest.mark.parametrize(
+    "href", ["javascript:alert(document.cookie)", "https://evil.example/deploy/12/projects/34/runs/7/"]
+)
+def test_a_script_or_foreign_href_never_becomes_the_link(href):
+    run = RunState(7, account_id=12, project_id=34, job_id=56, href=href)
+    ti = mock.Mock()
+    publish_run_links(ti, run, lambda: "https://emea.dbt.com")
+    assert ti.xcom_push.call_args_list == [
+        mock.call(key="job_run_url", value="https://emea.dbt.com/deploy/12/projects/34/runs/7/"),
+        mock.call(key="job_run_id", value=7),
+        mock.call(key="job_url", value="https://emea.dbt.com/deploy/12/projects/34/jobs/56/"),
+    ]
+
+
+def test_without_a_connection_only_a_plain_web_href_is_linked():
+    """A user's test that patches the hook may have no connection; the task must not fail on the link."""
     run = RunState(7, account_id=12, project_id=34, job_id=56, href="https://emea.dbt.com/deploy/12/x/7/")
     assert run_page_url(run, no_connection) == "https://emea.dbt.com/deploy/12/x/7/"
     assert job_page_url(run, no_connection) == "https://emea.dbt.com/deploy/12/projects/34/jobs/56/"
+    assert job_page_url(run, mock.Mock) == "https://emea.dbt.com/deploy/12/projects/34/jobs/56/"
+    script = RunState(7, account_id=12, project_id=34, job_id=56, href="javascript:alert(1)")
+    assert run_page_url(script, no_connection) is None
+    assert job_page_url(script, no_connection) is None
 
 
 @pytest.mark.parametrize(
@@ -61,6 +89,12 @@ def test_links_read_xcom_only():
         assert get_value.call_args.kwargs["key"] == "job_url"
     with mock.patch("airflow_dbtcloud.links.dbt.XCom.get_value", return_value=None):
         assert DbtCloudJobLink().get_link(mock.Mock(), ti_key=key) == ""
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "data:text/html,x", "//evil.example/", 7, {"a": 1}])
+def test_a_link_shows_nothing_for_an_xcom_value_that_is_not_a_web_address(value):
+    with mock.patch("airflow_dbtcloud.links.dbt.XCom.get_value", return_value=value):
+        assert DbtCloudRunJobOperatorLink().get_link(mock.Mock(), ti_key=mock.Mock()) == ""
 
 
 def test_link_names_and_xcom_keys():

@@ -66,8 +66,9 @@ def test_artifact_to_object_storage_uri(hook, tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"path": "../secrets"}, "must not contain"),
-        ({"path": "/etc/passwd"}, "must not contain"),
+        ({"path": "../secrets"}, "must be a relative path"),
+        ({"path": "/etc/passwd"}, "must be a relative path"),
+        ({"path": ["manifest.json", "compiled\\..\\x"]}, "must be a relative path"),
         ({"path": "manifest.json", "output_file_name": "../../escape.json", "output_dir": "OUT"}, "outside"),
         ({"path": ["a.json", "b.json"], "output_file_name": "x.json"}, "output_dir"),
         ({"path": []}, "at least one"),
@@ -80,6 +81,64 @@ def test_artifact_refuses_escaping_paths(hook, tmp_path, kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         op.execute({})
     hook.download_job_run_artifact.assert_not_called()
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A folder beside the output directory, which a symlink inside the output directory points to."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (tmp_path / "out").mkdir()
+    return folder
+
+
+@pytest.mark.parametrize("scheme", ["", "file://"])
+def test_an_output_dir_symlink_leading_outside_is_refused(hook, tmp_path, outside, scheme):
+    (tmp_path / "out" / "link").symlink_to(outside, target_is_directory=True)
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a",
+        run_id=7,
+        path="manifest.json",
+        output_dir=f"{scheme}{tmp_path / 'out'}",
+        output_file_name="link/manifest.json",
+    )
+    with pytest.raises(ValueError, match="outside the output directory"):
+        op.execute({})
+    hook.download_job_run_artifact.assert_not_called()
+
+
+def test_an_output_file_that_is_a_symlink_leading_outside_is_refused(hook, tmp_path, outside):
+    (tmp_path / "out" / "7_manifest.json").symlink_to(outside / "victim.json")
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a", run_id=7, path="manifest.json", output_dir=str(tmp_path / "out")
+    )
+    with pytest.raises(ValueError, match="outside the output directory"):
+        op.execute({})
+    hook.download_job_run_artifact.assert_not_called()
+    assert list(outside.iterdir()) == []
+
+
+def test_a_symlink_that_stays_inside_the_output_dir_is_followed(hook, tmp_path, outside):
+    (tmp_path / "out" / "real").mkdir()
+    (tmp_path / "out" / "alias").symlink_to(tmp_path / "out" / "real", target_is_directory=True)
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a",
+        run_id=7,
+        path="manifest.json",
+        output_dir=str(tmp_path / "out"),
+        output_file_name="alias/m.json",
+    )
+    assert op.execute({}) == str(tmp_path / "out" / "real" / "m.json")
+
+
+def test_a_bad_path_later_in_a_list_stops_the_task_before_any_download(hook, tmp_path):
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a", run_id=7, path=["manifest.json", "../run_results.json"], output_dir=str(tmp_path)
+    )
+    with pytest.raises(ValueError, match="must be a relative path"):
+        op.execute({})
+    hook.download_job_run_artifact.assert_not_called()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_artifact_uri_output_dir_refuses_escape(hook, tmp_path):
@@ -143,3 +202,25 @@ def test_list_runs_returns_every_page_each_run_once(hook):
     assert hook.list_job_runs.call_args.kwargs["include_related"] == ["job"]
     hook.list_job_runs.return_value = []
     assert DbtCloudListJobRunsOperator(task_id="m", latest_only=True).execute({}) is None
+
+
+def test_a_download_that_fails_leaves_nothing_in_the_output_dir(dbt_cloud_emulator, monkeypatch, tmp_path):
+    """Against the emulator over loopback: a body cut short on every attempt writes no file, not a part."""
+    from airflow_dbtcloud.hooks.dbt import DbtCloudHook, DbtCloudTransportError
+
+    for name, value in dbt_cloud_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    hook = DbtCloudHook(retry_delay=0)
+    run_id = hook.trigger_job_run(300, "artifacts").json()["data"]["id"]
+    hook.wait_for_job_run_status(run_id, check_interval=0.05, timeout=30)
+    dbt_cloud_emulator.add_fault(route="get_artifact", kind="truncate")
+    op = DbtCloudGetJobRunArtifactOperator(
+        task_id="a",
+        run_id=str(run_id),
+        path=["manifest.json", "run_results.json"],
+        output_dir=str(tmp_path / "out"),
+        hook_params={"retry_limit": 2, "retry_delay": 0},
+    )
+    with pytest.raises(DbtCloudTransportError):
+        op.execute({})
+    assert [p.name for p in (tmp_path / "out").iterdir()] == []
