@@ -308,10 +308,13 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
     def _found(self, context: Context, run: RunState) -> None:
         """Take the run found as the sensor's run: its links, lineage and asset events."""
         self.run_id = run.id
-        self.log.info("dbt Cloud run %s of job %s ended %s: %s", run.id, self.job_id, run.label, run.href)
+        page = None
         if context.get("ti") is not None:
-            publish_run_links(context["ti"], run, lambda: self.hook.ui_base_url, self.account_id)
+            page = publish_run_links(context["ti"], run, lambda: self.hook.ui_base_url, self.account_id)
             emit_dbt_cloud_run_start(context["ti"], run, account_id=self.account_id)
+        self.log.info(
+            "dbt Cloud run %s of job %s ended %s: %s", run.id, self.job_id, run.label, page or "no URL"
+        )
         if run.status == DbtCloudJobRunStatus.SUCCESS.value:
             self._succeeded(context)
         else:

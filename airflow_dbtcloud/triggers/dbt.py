@@ -400,7 +400,8 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
         """Poll the jobs' newest runs forever, one list request per job, and yield each snapshot.
 
         :param kwargs: The serialized arguments of one of the watchers sharing the poll.
-        :return: Snapshots ``{"jobs": {"<job id>": [<run>, ...]}}``.
+        :return: Snapshots ``{"jobs": {"<job id>": [<run>, ...]}, "ui_base_url": "https://<tenant>"}``;
+            the tenant's address lets each watcher accept a run's ``href`` only on that host.
         :raises DbtCloudError: For ``fire_once`` (a deferred sensor) only, when polling cannot go on (a
             rejected token, a missing job, or transient errors beyond the budget); a watcher logs the
             error and pauses instead (:meth:`PollErrors.pause_for_watcher`).
@@ -427,7 +428,7 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
                         await asyncio.sleep(pause)
                         continue
                     errors.succeeded()
-                    yield {"jobs": snapshot}
+                    yield {"jobs": snapshot, "ui_base_url": (await hook.aclient_config()).base_url}
                     await asyncio.sleep(watcher.poll_interval)
             await asyncio.sleep(pause)
 
@@ -501,15 +502,16 @@ class DbtCloudJobRunEventTrigger(BaseEventTrigger):
                 for run in ended:
                     if not self.filter.wants(run):
                         continue
+                    event = run_event(run, raw.get("ui_base_url") if isinstance(raw, dict) else None)
                     self.log.info(
                         "dbt Cloud run %s of job %s ended %s: firing (%s).",
                         run.id,
                         job,
                         run.label,
-                        run.href or "no URL",
+                        event["url"] or "no URL",
                     )
                     fired = True
-                    yield TriggerEvent(run_event(run))  # type: ignore[no-untyped-call]
+                    yield TriggerEvent(event)  # type: ignore[no-untyped-call]
                     if self.fire_once:
                         return
             if state != stored:

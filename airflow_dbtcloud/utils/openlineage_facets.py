@@ -12,6 +12,7 @@ from openlineage.client.facet_v2 import RunFacet
 
 from airflow_dbtcloud import __version__
 from airflow_dbtcloud.api.run_state import RunState
+from airflow_dbtcloud.api.urls import web_url
 
 __all__ = [
     "DBT_CLOUD_RUN_FACET",
@@ -128,7 +129,7 @@ class DbtCloudRunRunFacet(RunFacet):
             environmentId=run.environment_id,
             jobId=run.job_id,
             jobName=job_name,
-            runUrl=run.href,
+            runUrl=web_url(run.href),  # never a javascript: or other non-web address
             status=run.label if run.status is not None or run.status_humanized else None,
             statusCode=run.status,
             gitBranch=run.git_branch,

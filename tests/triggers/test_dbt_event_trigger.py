@@ -296,3 +296,34 @@ async def test_a_store_it_cannot_read_leaves_the_mark_in_memory_with_a_warning(e
     await events.aclose()
     assert event["run_id"] == later
     assert capsys.readouterr().out.count("its mark is kept in memory only") == 1
+
+
+async def test_an_event_links_to_the_tenant_never_to_a_foreign_or_script_href(emu):
+    trigger = watcher(start_after_run_id=0)
+    tenant = "https://ab123.us1.dbt.com"
+
+    async def snapshots():
+        ids = {"account_id": 1, "project_id": 100, "job_definition_id": 300, "status": 10}
+        yield {
+            "jobs": {
+                "300": [
+                    {"id": 3, **ids, "href": "javascript:alert(1)"},
+                    {"id": 2, **ids, "href": "https://evil.example/runs/2/"},
+                    {"id": 1, **ids, "href": f"{tenant}/deploy/1/projects/100/runs/1/"},
+                ]
+            },
+            "ui_base_url": tenant,
+        }
+
+    urls = {e.payload["run_id"]: e.payload["url"] async for e in trigger.filter_shared_stream(snapshots())}
+    assert urls[1] == f"{tenant}/deploy/1/projects/100/runs/1/", "dbt Cloud's own link on the tenant"
+    for run_id in (2, 3):
+        assert urls[run_id] == f"{tenant}/deploy/1/projects/100/runs/{run_id}/", "built from the ids"
+
+
+async def test_the_shared_poll_tells_watchers_the_tenants_address(emu):
+    kwargs = watcher().serialize()[1]
+    stream = DbtCloudJobRunEventTrigger.open_shared_stream(kwargs)
+    snapshot = await asyncio.wait_for(anext(stream), 30)
+    await stream.aclose()
+    assert snapshot["ui_base_url"] == emu.base_url
