@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 import requests
@@ -59,3 +60,38 @@ def test_reprs_hide_token():
     hook = DbtCloudHook()
     assert TOKEN not in repr(hook.client_config)
     assert TOKEN not in repr(hook.get_conn().auth)
+
+
+def _direct_connection(token: str):
+    """A connection the hook did not get through Airflow's lookup, which masks passwords itself."""
+    from airflow.sdk import Connection
+
+    return Connection(
+        conn_id="direct", conn_type="dbt_cloud", login="7", password=token, host="ab123.us1.dbt.com"
+    )
+
+
+def test_the_hook_masks_a_token_airflows_lookup_did_not_mask(monkeypatch):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    token = f"dbtc_sync_{uuid.uuid4().hex}"
+    monkeypatch.setattr(DbtCloudHook, "get_connection", classmethod(lambda cls, _: _direct_connection(token)))
+    assert token in str(redact(f"Token {token}")), "not masked before the hook reads it"
+    _ = DbtCloudHook("direct").client_config
+    assert token not in str(redact(f"Token {token}"))
+
+
+async def test_the_async_path_masks_a_token_airflows_lookup_did_not_mask(monkeypatch):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    import airflow_dbtcloud.hooks.dbt as hook_module
+
+    token = f"dbtc_async_{uuid.uuid4().hex}"
+
+    async def lookup(conn_id, hook=None):
+        return _direct_connection(token)
+
+    monkeypatch.setattr(hook_module, "get_async_connection", lookup)
+    assert token in str(redact(f"Token {token}")), "not masked before the hook reads it"
+    await DbtCloudHook("direct").aclient_config()
+    assert token not in str(redact(f"Token {token}"))
