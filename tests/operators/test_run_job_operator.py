@@ -7,6 +7,8 @@ waits, the events, and cancellation.
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -193,6 +195,19 @@ def test_deferrable_checks_the_status_then_defers_with_the_official_trigger_argu
     assert set(kwargs) == OFFICIAL_TRIGGER_KEYS
     assert (kwargs["conn_id"], kwargs["run_id"], kwargs["poll_interval"]) == ("dbt_cloud_default", 11, 1)
     assert context["task_state_store"].data[STATE_KEY]["run_id"] == 11, "stored before deferring"
+    assert deferred.value.timeout is None
+
+
+def test_deferrable_hands_the_tasks_execution_timeout_to_the_trigger_as_a_deadline():
+    operator, hook, context = make(deferrable=True, execution_timeout=timedelta(minutes=2), timeout=3600)
+    hook.get_job_run_status.return_value = 1
+    before = time.time()
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)
+    _, kwargs = deferred.value.trigger.serialize()
+    # The trigger ends the wait at the deadline, so execute_complete can cancel the run.
+    assert before + 120 <= kwargs["execution_deadline"] <= time.time() + 120
+    assert before + 3600 <= kwargs["end_time"] <= time.time() + 3600
     assert deferred.value.timeout is None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, TaskDeferred
 from glue_doubles import ORDERS_URI, FakeTI, answer, hook_double, lineage_calls, run_build, run_payload
@@ -90,6 +92,14 @@ def test_deferrable_publishes_links_checks_once_and_defers():
     assert context["ti"].xcom["job_run_url"] == "https://emea.dbt.com/deploy/1/projects/100/runs/11/"
     assert context["ti"].xcom["job_url"] == "https://emea.dbt.com/deploy/1/projects/100/jobs/300/"
     hook.get_job_run.assert_called_once_with(run_id=11, account_id=None, include_related=None)
+
+
+def test_deferrable_sensor_defers_with_its_execution_timeout():
+    sensor, hook, context = make(deferrable=True, execution_timeout=timedelta(minutes=3))
+    hook.get_job_run_status.return_value = 3
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context)
+    assert deferred.value.timeout == timedelta(minutes=3)
 
 
 def test_deferrable_done_at_first_check_does_not_defer():
