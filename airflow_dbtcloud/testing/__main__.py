@@ -3,14 +3,15 @@
 ``python -m airflow_dbtcloud.testing serve [--port N] [--host H] [--config F] [--tls] [--adapter A]
 [--synthetic-models N]`` serves it; ``python -m airflow_dbtcloud.testing start-run --base-url URL --job ID
 [--source scheduler|ci|person|api] ...`` starts a run on a running emulator as dbt Cloud's scheduler, a pull
-request or a person would, and prints its id.
+request or a person would, and prints its id. ``start-run`` sends the token in DBT_CLOUD_EMULATOR_TOKEN
+(default: the emulator's default token).
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
+import os
 import signal
 import ssl
 import sys
@@ -21,18 +22,13 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_dbtcloud.testing.access import is_loopback
 from airflow_dbtcloud.testing.adapters import ADAPTERS
+from airflow_dbtcloud.testing.config import DEFAULT_TOKEN
 from airflow_dbtcloud.testing.origins import SOURCES
 from airflow_dbtcloud.testing.server import Emulator
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+TOKEN_ENV = "DBT_CLOUD_EMULATOR_TOKEN"  # noqa: S105 - the name of a variable, not a token
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +87,7 @@ def _add_start_run(sub: Any) -> None:
     start.add_argument(
         "--allow-remote",
         action="store_true",
-        help="allow a non-loopback base URL (the control routes have no authentication)",
+        help="allow a non-loopback base URL (the emulator's token travels with the request)",
     )
 
 
@@ -99,7 +95,7 @@ def _start_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     url = urlsplit(args.base_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         parser.error(f"--base-url must be an http(s) URL, not {args.base_url!r}")
-    if not _is_loopback(url.hostname) and not args.allow_remote:
+    if not is_loopback(url.hostname) and not args.allow_remote:
         parser.error(f"refusing to control non-loopback host {url.hostname!r} without --allow-remote")
     fields = {
         "source": args.source,
@@ -113,7 +109,7 @@ def _start_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     request = urllib.request.Request(  # noqa: S310 - the scheme was checked to be http(s) above
         f"{args.base_url.rstrip('/')}/_emulator/jobs/{args.job}/runs",
         data=body,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Token {_token()}"},
         method="POST",
     )
     context = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
@@ -130,6 +126,11 @@ def _start_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     return 0
 
 
+def _token() -> str:
+    # from the environment, not an option: a command line is visible to every user of the machine
+    return os.environ.get(TOKEN_ENV) or DEFAULT_TOKEN
+
+
 def _error_of(exc: urllib.error.HTTPError) -> str:
     try:
         return str(json.loads(exc.read())["error"])
@@ -138,8 +139,6 @@ def _error_of(exc: urllib.error.HTTPError) -> str:
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    if not _is_loopback(args.host) and not args.allow_remote:
-        parser.error(f"refusing to bind non-loopback host {args.host!r} without --allow-remote")
     try:
         emu = Emulator(
             args.config,
@@ -148,6 +147,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             port=args.port,
             adapter=args.adapter,
             synthetic_models=args.synthetic_models,
+            allow_remote=args.allow_remote,
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -168,7 +168,8 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"warehouse adapter: {emu.adapter}")
         print(
             "control API: GET /_emulator/journal, GET /_emulator/counters, POST /_emulator/reset, "
-            "GET|POST /_emulator/settings, POST /_emulator/jobs/{id}/runs"
+            "GET|POST /_emulator/settings, POST /_emulator/jobs/{id}/runs "
+            "(header Authorization: Token <token>)"
         )
         sys.stdout.flush()
         while not stop.wait(0.5):

@@ -1,42 +1,45 @@
-"""The aiohttp application: the middleware (journal, faults, auth) around the routes of :mod:`routes`."""
+"""The aiohttp application: the middleware (Host and token checks, journal, faults) around the routes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from typing import Any
-from urllib.parse import parse_qs
 
 from aiohttp import web
 
 from airflow_dbtcloud.testing import control
+from airflow_dbtcloud.testing.access import host_header_allowed, token_of
 from airflow_dbtcloud.testing.errors import Invalid, NotFound
 from airflow_dbtcloud.testing.hub import HUB, Hub, hub_of
+from airflow_dbtcloud.testing.journal import BODY_BYTES, Entry, parse_body
 from airflow_dbtcloud.testing.responses import ALLOWED_ACCOUNTS, BODY, FAULT, TRUNCATE, error
 from airflow_dbtcloud.testing.routes import API_ROUTES, Handler
 
+MISDIRECTED = (
+    "This emulator only answers requests addressed to a loopback name (127.0.0.1, localhost, [::1]) or to "
+    "the address it is bound to."
+)
 
-def _parse_body(raw: bytes, content_type: str) -> Any:
-    if not raw:
-        return None
-    if content_type == "application/x-www-form-urlencoded":
-        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(raw.decode()).items()}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
+
+def _token_problem(request: web.Request, hub: Hub) -> str | None:
+    """None when the request carries a configured token (its accounts are then noted), else why not."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return "Authentication credentials were not provided."
+    token = token_of(header)
+    allowed = hub.state.config.tokens.get(token) if token is not None else None
+    if allowed is None:
+        return "Invalid token."
+    request[ALLOWED_ACCOUNTS] = allowed
+    return None
 
 
 def _auth(request: web.Request, hub: Hub) -> web.Response | None:
-    header = request.headers.get("Authorization")
-    if not header:
-        return error(401, "Authentication credentials were not provided.")
-    scheme, _, token = header.partition(" ")
-    allowed = hub.state.config.tokens.get(token.strip())
-    if scheme.lower() not in ("token", "bearer") or allowed is None:
-        return error(401, "Invalid token.")
-    request[ALLOWED_ACCOUNTS] = allowed
+    problem = _token_problem(request, hub)
+    if problem is not None:
+        return error(401, problem)
+    allowed = request[ALLOWED_ACCOUNTS]
     account = request.match_info.get("account_id")
     if account is not None:
         if not account.isdigit() or int(account) not in allowed:
@@ -44,6 +47,12 @@ def _auth(request: web.Request, hub: Hub) -> web.Response | None:
         if int(account) not in hub.state.accounts:
             return error(404)
     return None
+
+
+def _control_error(status: int, message: str) -> web.Response:
+    return web.Response(
+        body=json.dumps({"error": message}).encode(), status=status, content_type="application/json"
+    )
 
 
 async def _apply_fault(request: web.Request, handler: Handler, hub: Hub, route: str) -> web.StreamResponse:
@@ -106,7 +115,10 @@ def _drop(request: web.Request) -> None:
 
 @web.middleware
 async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Journal every API request, apply faults, check the token, map errors to the API's shapes.
+    """Check ``Host`` and the token, journal every API request, apply faults, map errors to the API's shapes.
+
+    A request whose ``Host`` names another machine is refused (421) before anything else, unjournaled. The
+    body of an API request is read only when its token is valid: a refused request costs its headers.
 
     :param request: The request.
     :param handler: The route handler.
@@ -114,11 +126,18 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     """
     hub = hub_of(request)
     route = request.match_info.route.name
-    if route is not None and route.startswith("_emulator"):
-        return await handler(request)
+    is_control = route is not None and route.startswith("_emulator")
+    if not host_header_allowed(request.headers.get("Host"), hub.bind_host):
+        refused = _control_error(421, MISDIRECTED) if is_control else error(421, MISDIRECTED)
+        refused.force_close()  # whoever sent it gets nothing more on this connection
+        return refused
+    if is_control:
+        problem = _token_problem(request, hub)
+        return await handler(request) if problem is None else _control_error(401, problem)
     started = time.perf_counter()
-    raw = await request.read() if request.body_exists else b""
-    body = _parse_body(raw, request.content_type)
+    authenticated = _token_problem(request, hub) is None
+    raw = await request.read() if authenticated and request.body_exists else b""
+    body = parse_body(raw, request.content_type)
     request[BODY] = body
     hub.requests += 1
     status: int | None = None
@@ -140,23 +159,25 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         # aiohttp answers a handler's exception with a 500 on an open transport; this one is closed.
         raise web.HTTPInternalServerError() from None
     finally:
-        hub.journal.append(_journal_entry(request, route, body, status, started))
+        hub.journal.append(_journal_entry(request, route, raw, status, started))
 
 
 def _journal_entry(
-    request: web.Request, route: str | None, body: Any, status: int | None, started: float
-) -> dict[str, Any]:
-    return {
-        "method": request.method,
-        "path": request.path,
-        "query": {k: request.query.getall(k) for k in request.query},
-        "body": body,
-        "status": status,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        "ts": time.time(),
-        "route": route,
-        "fault": request.get(FAULT),
-    }
+    request: web.Request, route: str | None, raw: bytes, status: int | None, started: float
+) -> Entry:
+    return Entry(
+        method=request.method,
+        path=request.path,
+        query_string=request.rel_url.raw_query_string,
+        body=raw[:BODY_BYTES],
+        body_size=len(raw),
+        content_type=request.content_type,
+        status=status,
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        ts=time.time(),
+        route=route,
+        fault=request.get(FAULT),
+    )
 
 
 def build_app(hub: Hub) -> web.Application:

@@ -1,4 +1,5 @@
-"""The ``/_emulator/`` control routes (no auth, never journaled) for users driving the emulator over HTTP."""
+"""The ``/_emulator/`` control routes (the emulator's token required, never journaled) for users driving it
+over HTTP."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def counters(hub: Hub) -> dict[str, Any]:
 
 
 async def _journal(request: web.Request) -> web.StreamResponse:
-    return _json(list(hub_of(request).journal))
+    return _json(hub_of(request).journal.entries())
 
 
 async def _counters(request: web.Request) -> web.StreamResponse:

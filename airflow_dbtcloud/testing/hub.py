@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import deque
-from typing import Any
-
 from aiohttp import web
 
 from airflow_dbtcloud.testing.faults import FaultSet
+from airflow_dbtcloud.testing.journal import Journal
 from airflow_dbtcloud.testing.state import State
 
 
@@ -17,12 +15,16 @@ class Hub:
     :param state: The emulator state (configuration, runs, clock).
     :param faults: The injected faults the middleware consults.
     :param journal_limit: How many journal entries to keep; the oldest go first.
+    :param bind_host: The interface the server is bound to, a name requests may carry in ``Host``.
     """
 
-    def __init__(self, state: State, faults: FaultSet, journal_limit: int = 20000) -> None:
+    def __init__(
+        self, state: State, faults: FaultSet, journal_limit: int = 20000, bind_host: str = "127.0.0.1"
+    ) -> None:
         self.state = state
         self.faults = faults
-        self.journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
+        self.journal = Journal(journal_limit)
+        self.bind_host = bind_host
         self.requests = 0
         self.connections = 0
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from airflow_dbtcloud.testing import payloads
+from airflow_dbtcloud.testing.access import check_bind_host
 from airflow_dbtcloud.testing.app import build_app
 from airflow_dbtcloud.testing.config import EmulatorConfig
 from airflow_dbtcloud.testing.faults import Fault, FaultSet
@@ -32,11 +33,14 @@ class Emulator:
 
     :param config: An :class:`EmulatorConfig`, a mapping, a JSON/YAML file path, or None for the default.
     :param tls: Serve HTTPS with a freshly generated self-signed certificate.
-    :param host: Interface to bind.
+    :param host: Interface to bind: a loopback address or ``localhost`` unless ``allow_remote``.
     :param port: Port to bind (0 = any free port).
     :param adapter: Warehouse adapter, overriding the config's ``adapter`` (``postgres``, ``redshift``,
         ``snowflake``, ``bigquery`` or ``databricks``).
     :param synthetic_models: Generated models added to the project, overriding the config's.
+    :param allow_remote: Accept a non-loopback ``host``; anyone who can reach it and knows a token can then
+        drive the emulator.
+    :raises ValueError: For a non-loopback ``host`` without ``allow_remote``, or an invalid config.
     """
 
     def __init__(
@@ -48,7 +52,9 @@ class Emulator:
         port: int = 0,
         adapter: str | None = None,
         synthetic_models: int | None = None,
+        allow_remote: bool = False,
     ):
+        check_bind_host(host, allow_remote)
         self.config = EmulatorConfig.coerce(config).override(
             adapter=adapter, synthetic_models=synthetic_models
         )
@@ -57,7 +63,7 @@ class Emulator:
         self._port = port
         self._state = State(self.config)
         faults = FaultSet(FAULT_ROUTES, CREATING_ROUTES, self.config.seed)
-        self._hub = Hub(self._state, faults, self.config.journal_limit)
+        self._hub = Hub(self._state, faults, self.config.journal_limit, bind_host=host)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -384,8 +390,12 @@ class Emulator:
 
     @property
     def journal(self) -> list[dict[str, Any]]:
-        """API requests so far: method, path, query, body, status, latency_ms, ts (plus route, fault)."""
-        return list(self._hub.journal)
+        """API requests so far: method, path, query, body, status, latency_ms, ts (plus route, fault).
+
+        A body longer than 4 KiB shows as ``{"truncated": True, "size": n, "head": first 4 KiB}``; the body
+        of a request refused for its token is never read and shows as None.
+        """
+        return self._hub.journal.entries()
 
     def runs_created(self, job_id: int | None = None) -> int:
         """Runs API clients created so far (by trigger, rerun or retry; not :meth:`start_run`'s).
@@ -441,19 +451,28 @@ def run_emulator(
     port: int = 0,
     adapter: str | None = None,
     synthetic_models: int | None = None,
+    allow_remote: bool = False,
 ) -> Iterator[Emulator]:
     """Run an emulator on its own thread and event loop for the duration of the ``with`` block.
 
     :param config: An :class:`EmulatorConfig`, a mapping, a JSON/YAML file path, or None for the default.
     :param tls: Serve HTTPS with a self-signed certificate (see :attr:`Emulator.ca_file`).
-    :param host: Interface to bind.
+    :param host: Interface to bind: a loopback address or ``localhost`` unless ``allow_remote``.
     :param port: Port (0 = any free port).
     :param adapter: Warehouse adapter, overriding the config's.
     :param synthetic_models: Generated models added to the project, overriding the config's.
+    :param allow_remote: Accept a non-loopback ``host`` (see :class:`Emulator`).
     :return: A context manager yielding the started :class:`Emulator`.
+    :raises ValueError: For a non-loopback ``host`` without ``allow_remote``.
     """
     emu = Emulator(
-        config, tls=tls, host=host, port=port, adapter=adapter, synthetic_models=synthetic_models
+        config,
+        tls=tls,
+        host=host,
+        port=port,
+        adapter=adapter,
+        synthetic_models=synthetic_models,
+        allow_remote=allow_remote,
     ).start()
     try:
         yield emu

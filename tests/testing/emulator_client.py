@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from airflow_dbtcloud.testing import Emulator
+from airflow_dbtcloud.testing import DEFAULT_TOKEN, Emulator
 
 
 class Client:
@@ -55,6 +55,16 @@ class Client:
         :param run_url: The run's URL, as :meth:`finished_run` returns it.
         """
         return {r["unique_id"]: r["status"] for r in self.artifact(run_url, "run_results.json")["results"]}
+
+
+def control(token: str = DEFAULT_TOKEN) -> requests.Session:
+    """A session sending the emulator's token, as its ``/_emulator/`` control routes require.
+
+    :param token: The token (default: the one of the default configuration).
+    """
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    return session
 
 
 @contextmanager

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
-from emulator_client import Client, serve_cli
+from emulator_client import Client, control, serve_cli
 
 from airflow_dbtcloud.testing import Emulator, EmulatorConfig, run_emulator
 from airflow_dbtcloud.testing.__main__ import main
@@ -194,17 +193,17 @@ def test_adapter_setting_is_validated_and_reset(dbt_cloud_emulator: Emulator) ->
 
 
 def test_settings_control_route(dbt_cloud_emulator: Emulator) -> None:
-    url = f"{dbt_cloud_emulator.base_url}/_emulator/settings"
-    assert requests.get(url).json() == {"adapter": "postgres", "synthetic_models": 0, "manifest_size_mb": 0.0}
-    changed = requests.post(url, json={"adapter": "databricks", "synthetic_models": 3})
+    url, s = f"{dbt_cloud_emulator.base_url}/_emulator/settings", control()
+    assert s.get(url).json() == {"adapter": "postgres", "synthetic_models": 0, "manifest_size_mb": 0.0}
+    changed = s.post(url, json={"adapter": "databricks", "synthetic_models": 3})
     assert changed.json() == {"adapter": "databricks", "synthetic_models": 3, "manifest_size_mb": 0.0}
     assert dbt_cloud_emulator.adapter == "databricks"
     for bad in ({"adapter": "bigquery", "synthetic_models": -1}, {"adapter": "x"}, {"colour": "red"}):
-        resp = requests.post(url, json=bad)
+        resp = s.post(url, json=bad)
         assert resp.status_code == 400
         assert "error" in resp.json()
-    assert requests.get(url).json()["adapter"] == "databricks"  # a refused change applies nothing
-    assert requests.post(url, json={"manifest_size_mb": 2}).json()["manifest_size_mb"] == 2.0
+    assert s.get(url).json()["adapter"] == "databricks"  # a refused change applies nothing
+    assert s.post(url, json={"manifest_size_mb": 2}).json()["manifest_size_mb"] == 2.0
 
 
 def test_cli_adapter_and_synthetic_models() -> None:
@@ -215,5 +214,5 @@ def test_cli_adapter_and_synthetic_models() -> None:
     with serve_cli("--adapter", "snowflake", "--synthetic-models", "12") as proc:
         assert proc.stdout is not None
         base_url = proc.stdout.readline().rsplit(" ", 1)[1].strip()
-        settings = requests.get(f"{base_url}/_emulator/settings").json()
+        settings = control().get(f"{base_url}/_emulator/settings").json()
         assert (settings["adapter"], settings["synthetic_models"]) == ("snowflake", 12)

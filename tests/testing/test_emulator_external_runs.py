@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from emulator_client import control
 
 from airflow_dbtcloud.testing import Emulator, EmulatorConfig, run_emulator
 
@@ -113,13 +114,13 @@ def test_a_deleted_job_is_not_run() -> None:
 def test_the_control_route_starts_a_run(dbt_cloud_emulator: Emulator) -> None:
     emu = dbt_cloud_emulator
     url = f"{emu.base_url}/_emulator/jobs/300/runs"
-    resp = requests.post(url, json={"source": "ci", "pull_request_id": 7})  # no token: a control route
+    resp = control().post(url, json={"source": "ci", "pull_request_id": 7})
     assert resp.status_code == 200, resp.text
     run = resp.json()
     assert run["trigger"]["github_pull_request_id"] == 7
     assert run["job"]["name"] == "Daily build"
     assert _run(emu, run["id"])["trigger"]["cause_category"] == "ci"
-    assert requests.post(url).json()["trigger"]["cause_category"] == "scheduled"  # the default source
+    assert control().post(url).json()["trigger"]["cause_category"] == "scheduled"  # the default source
     assert emu.journal[-1]["route"] == "get_run"  # control requests are not journaled
 
 
@@ -137,7 +138,7 @@ def test_the_control_route_starts_a_run(dbt_cloud_emulator: Emulator) -> None:
 def test_the_control_route_refuses_bad_requests(
     dbt_cloud_emulator: Emulator, path: str, body: Any, status: int, says: str
 ) -> None:
-    resp = requests.post(f"{dbt_cloud_emulator.base_url}/_emulator/{path}", json=body)
+    resp = control().post(f"{dbt_cloud_emulator.base_url}/_emulator/{path}", json=body)
     assert resp.status_code == status
     assert says in resp.json()["error"]
     assert _all_runs(dbt_cloud_emulator) == []

@@ -45,7 +45,7 @@ def test_global_fault_sequence_and_html(dbt_cloud_emulator: Emulator) -> None:
     assert resp.status_code == 502
     assert resp.headers["Content-Type"].startswith("text/html")
     assert "<html>" in resp.text
-    assert requests.get(f"{emu.base_url}/_emulator/counters").status_code == 200  # control routes never fault
+    assert s.get(f"{emu.base_url}/_emulator/counters").status_code == 200  # control routes never fault
 
 
 def test_rate_fault_is_seeded_and_partial(dbt_cloud_emulator: Emulator) -> None:
@@ -83,7 +83,7 @@ def test_truncate_fault_sends_short_body(dbt_cloud_emulator: Emulator) -> None:
     emu.add_fault(route="get_job", kind="truncate", times=1)
     with socket.create_connection((emu.host.split(":")[0], emu.port)) as sock:
         auth = f"Authorization: Token {emu.token}"
-        req = f"GET /api/v2/accounts/1/jobs/300/ HTTP/1.1\r\nHost: x\r\n{auth}\r\n\r\n"
+        req = f"GET /api/v2/accounts/1/jobs/300/ HTTP/1.1\r\nHost: {emu.host}\r\n{auth}\r\n\r\n"
         sock.sendall(req.encode())
         data = b""
         while chunk := sock.recv(65536):
@@ -141,12 +141,12 @@ def test_journal_records_requests(dbt_cloud_emulator: Emulator) -> None:
     assert post["body"] == {"cause": "journal"}
     assert post["latency_ms"] >= 0
     assert post["ts"] >= get["ts"]
-    over_http = requests.get(f"{emu.base_url}/_emulator/journal").json()
+    over_http = s.get(f"{emu.base_url}/_emulator/journal").json()
     assert [e["path"] for e in over_http] == [get["path"], post["path"]]
-    counters = requests.get(f"{emu.base_url}/_emulator/counters").json()
+    counters = s.get(f"{emu.base_url}/_emulator/counters").json()
     assert counters["runs_created"] == {"300": 1}
     assert counters["requests"] == 2
-    assert requests.post(f"{emu.base_url}/_emulator/reset").json() == {"reset": True}
+    assert s.post(f"{emu.base_url}/_emulator/reset").json() == {"reset": True}
     assert emu.journal == []
 
 
@@ -165,5 +165,5 @@ async def test_connection_counting_with_keepalive_clients() -> None:
         assert set(codes) == {200}
         assert 1 <= emu.connections_accepted <= 3
         assert emu.requests == 30
-        requests.get(f"{emu.base_url}/_emulator/counters")
+        requests.get(f"{emu.base_url}/_emulator/counters", headers=headers)
         assert emu.connections_accepted <= 4

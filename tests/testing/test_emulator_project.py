@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
-from emulator_client import Client, stream_stats
+from emulator_client import Client, control, stream_stats
 
 from airflow_dbtcloud.testing.adapters import ADAPTERS
 from airflow_dbtcloud.testing.artifacts import execute, manifest_chunks, run_results_chunks
@@ -132,7 +131,7 @@ def test_tests_can_warn_without_failing_the_run(client: Client) -> None:
     assert "WARN=1" in run["run_steps"][0]["logs"]
     assert "warn" not in client.statuses(client.finished_run()).values()  # only the next run
     emu.set_job_script(300, warning_nodes=["unique_customers_customer_id"])
-    resp = requests.post(
+    resp = control().post(
         f"{emu.base_url}/_emulator/jobs/302/script",
         json={"warning_nodes": ["not_null_stg_payments_payment_id"]},
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from emulator_client import control
 
 from airflow_dbtcloud.testing import Emulator
 
@@ -331,5 +332,5 @@ def test_speed_and_reset(dbt_cloud_emulator: Emulator) -> None:
     assert emu.speed == 1.0
     assert emu.runs_created() == 0
     assert emu.journal == []
-    assert requests.get(f"{emu.base_url}/_emulator/counters").json()["requests"] == 0
+    assert control().get(f"{emu.base_url}/_emulator/counters").json()["requests"] == 0
     assert session(emu).get(f"{emu.base_url}/api/v2/accounts/1/runs/{run_id}/").status_code == 404
