@@ -6,10 +6,11 @@ import asyncio
 
 import aiohttp
 
+from airflow_dbtcloud._transport.body import READ_CHUNK_BYTES, BodyReader
 from airflow_dbtcloud._transport.config import ClientConfig
 from airflow_dbtcloud._transport.errors import DbtCloudTransportError
 from airflow_dbtcloud._transport.pool import Lease, SessionPool, shared_sessions
-from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, decode_body, default_headers
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, default_headers
 from airflow_dbtcloud._transport.sinks import open_sink
 
 __all__ = ["AiohttpExecutor"]
@@ -73,10 +74,15 @@ class AiohttpExecutor:
         """
         Send one request and read its answer (or stream it to ``request.destination``).
 
+        An answer read into memory is held to ``config.max_response_bytes``; the reader, not aiohttp,
+        inflates it, so a compressed body cannot grow past that.
+
         :param request: The request.
         :return: The answer, whatever its status.
         :raises DbtCloudTransportError: When no complete answer arrived.
+        :raises DbtCloudPayloadError: When a success answer is too big or not JSON where JSON is due.
         """
+        streamed = request.destination is not None
         try:
             async with self.session().request(
                 request.method,
@@ -85,18 +91,27 @@ class AiohttpExecutor:
                 json=request.json,
                 headers=self._headers,
                 proxy=self._proxy(),
+                # A file is written decompressed by aiohttp; a body read into memory is inflated below.
+                auto_decompress=streamed,
             ) as response:
-                headers = dict(response.headers)
-                if request.destination is not None and response.status < 400:
+                if streamed and response.status < 400:
                     with open_sink(request.destination) as sink:
                         async for chunk in response.content.iter_chunked(self.config.chunk_size):
                             sink.write(chunk)
-                    return ApiResponse(response.status, headers)
-                content = await response.read()
+                    return ApiResponse(response.status, dict(response.headers))
+                reader = BodyReader(
+                    request,
+                    response.status,
+                    self.config.max_response_bytes,
+                    encoding=None if streamed else response.headers.get("Content-Encoding"),
+                    length=response.headers.get("Content-Length"),
+                )
+                async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
+                    if not reader.feed(chunk):
+                        break
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _transport_error(request, exc) from exc
-        body, text = decode_body(content, self.config.token)
-        return ApiResponse(response.status, headers, body, text)
+        return reader.answer(response.headers, self.config.token)
 
     async def close(self) -> None:
         """Give the session back (the pool closes it when no other client uses it)."""

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_dbtcloud._transport.errors import DbtCloudConfigError
+from airflow_dbtcloud._transport.errors import DbtCloudConfigError, scrub
 
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_RESPONSE_MB",
     "MAX_CONCURRENCY_LIMIT",
     "ClientConfig",
     "RetryConfig",
@@ -26,6 +27,9 @@ __all__ = [
 DEFAULT_HOST = "cloud.getdbt.com"
 DEFAULT_MAX_CONCURRENCY = 8
 MAX_CONCURRENCY_LIMIT = 32
+#: Largest answer read into memory, in MiB: generous for a run's logs or a big manifest, yet finite.
+DEFAULT_MAX_RESPONSE_MB = 256
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class ClientConfig:
     :param token: The API token. Never shown in ``repr``.
     :param conn_id: The Airflow connection it came from, named in error messages.
     :param account_login: The connection's login (the default account id) as given, or None.
-    :param proxies: Proxy URLs by scheme, as requests takes them.
+    :param proxies: Proxy URLs by scheme, as requests takes them. Shown in ``repr`` without their
+        user info, which may hold the proxy's password.
     :param ca_bundle: Path of a CA bundle used to verify TLS, or None for the system store.
     :param connect_timeout: Seconds to wait for a TCP/TLS connection.
     :param read_timeout: Seconds to wait for the server between bytes of the answer.
@@ -74,6 +79,8 @@ class ClientConfig:
     :param requests_per_minute: The async path's request budget for one account, shared by every
         client of an event loop: requests beyond it wait (never dropped).
     :param chunk_size: Bytes per chunk when streaming an artifact to a file.
+    :param max_response_bytes: The largest answer read into memory, counted after decompression; a
+        bigger one raises ``DbtCloudPayloadError``. Artifacts streamed to a file are not limited.
     :param user_agent: The ``User-Agent`` header, naming the client and its version.
     """
 
@@ -91,6 +98,7 @@ class ClientConfig:
     pool_size: int = 10
     requests_per_minute: float = 1000.0
     chunk_size: int = 1024 * 1024
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * MIB
     user_agent: str = "airflow-dbtcloud"
 
     def __post_init__(self) -> None:
@@ -99,6 +107,13 @@ class ClientConfig:
                 f"max_concurrency and pool_size must be at least 1, got {self.max_concurrency} "
                 f"and {self.pool_size}"
             )
+        if self.max_response_bytes < 1:
+            raise DbtCloudConfigError(f"max_response_bytes must be positive, got {self.max_response_bytes}")
+
+    def __repr__(self) -> str:
+        # The generated repr would show a proxy URL's user info, which may hold the proxy's password.
+        shown = ", ".join(f"{item.name}={getattr(self, item.name)!r}" for item in fields(self) if item.repr)
+        return scrub(f"{type(self).__name__}({shown})")
 
     @property
     def default_account_id(self) -> int:
@@ -260,7 +275,7 @@ def config_from_connection(
     :param extra: The connection extra: ``proxies``, ``ca_bundle``, ``connect_timeout``,
         ``read_timeout``, ``retry_limit``, ``retry_max_seconds``, ``retry_delay``,
         ``retry_max_delay``, ``allow_insecure_http``, ``max_concurrency``, ``pool_size``,
-        ``requests_per_minute``.
+        ``requests_per_minute``, ``max_response_mb``.
     :param timeout_seconds: Read timeout in seconds (and connect timeout, if smaller).
     :param retry_limit: Total attempts per request.
     :param retry_delay: Base of the exponential backoff in seconds.
@@ -305,5 +320,6 @@ def config_from_connection(
         ),
         pool_size=_integer(extra, "pool_size", 10, conn_id),
         requests_per_minute=_number(extra, "requests_per_minute", 1000.0, conn_id),
+        max_response_bytes=int(_number(extra, "max_response_mb", DEFAULT_MAX_RESPONSE_MB, conn_id) * MIB),
         user_agent=user_agent,
     )

@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import email.utils
+import json
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -40,11 +42,22 @@ __all__ = [
     "DbtCloudServerError",
     "DbtCloudTransportError",
     "error_for_status",
+    "excerpt",
     "parse_retry_after",
+    "scrub",
 ]
 
 #: Longest piece of a response body quoted in an exception message.
 BODY_EXCERPT_CHARS = 300
+
+# What a credential looks like when a server or proxy echoes one back: dbt Cloud service and personal
+# tokens, an Authorization value, and the user info of a URL (a proxy's ``http://user:pass@host``).
+_CREDENTIALS = (
+    (re.compile(r"\bdbt[cu]_[A-Za-z0-9_-]+"), "***"),
+    # A word after "token" is a credential only when long and with a digit, so prose stays readable.
+    (re.compile(r"(?i)\b(token|bearer|basic)(\s+)(?=[^\s\d]*\d)[A-Za-z0-9._~+/=-]{16,}"), r"\1\2***"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@"), r"\1***@"),
+)
 
 
 class DbtCloudError(AirflowException):
@@ -149,7 +162,8 @@ class DbtCloudTransportError(DbtCloudError):
         self.path = path
         self.kind = kind
         self.sent = sent
-        self.reason = reason
+        # A library's message may quote a proxy URL with its user info.
+        self.reason = reason = scrub(reason)
         where = "before the request was sent" if not sent else "after the request may have been received"
         text = f"dbt Cloud request {method} {path} failed ({kind}, {where})"
         super().__init__(f"{text}: {reason}" if reason else text)
@@ -168,18 +182,22 @@ class DbtCloudRunMayExistError(DbtCloudError):
     :param method: The HTTP method of the request.
     :param path: The URL path of the request.
     :param reason: What went wrong (the text of the underlying error).
+    :param answered: True when dbt Cloud answered (a 5xx, or a success whose body could not be read):
+        it had finished with the request, so a run it started exists already. False when no answer
+        came (a timeout, a dropped connection): dbt Cloud may still be creating the run.
     """
 
-    def __init__(self, method: str, path: str, reason: str) -> None:
+    def __init__(self, method: str, path: str, reason: str, answered: bool = False) -> None:
         self.method = method
         self.path = path
         self.reason = reason
+        self.answered = answered
         super().__init__(
             f"The outcome of {method} {path} is unknown, so a dbt Cloud run may have been started: {reason}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.method, self.path, self.reason))
+        return (type(self), (self.method, self.path, self.reason, self.answered))
 
 
 class DbtCloudPayloadError(DbtCloudError):
@@ -218,18 +236,52 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def scrub(text: str, secret: str = "") -> str:
+    """
+    Hide credentials in text that came from a server: the given token and anything shaped like one.
+
+    :param text: The text, e.g. part of a response body or an HTTP library's error message.
+    :param secret: The request's own API token, always hidden; empty for none.
+    :return: The text with each credential replaced by ``***``.
+    """
+    if secret:
+        text = text.replace(secret, "***")
+    for pattern, replacement in _CREDENTIALS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
+    """
+    Shorten server-sent text for an exception message: whitespace folded, credentials hidden.
+
+    :param text: The text.
+    :param limit: The most characters kept before ``...``.
+    """
+    # Cut before scrubbing (bounded work), then again: scrubbing may only shorten the text.
+    text = scrub(" ".join(text[: limit * 4].split()))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _status_messages(body: Any) -> tuple[str | None, str | None]:
     if isinstance(body, Mapping):
         status = body.get("status")
         if isinstance(status, Mapping):
             user, dev = status.get("user_message"), status.get("developer_message")
-            return (str(user) if user else None, str(dev) if dev else None)
+            return (excerpt(str(user)) if user else None, excerpt(str(dev)) if dev else None)
     return None, None
 
 
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= BODY_EXCERPT_CHARS else text[:BODY_EXCERPT_CHARS] + "..."
+def _body_excerpt(body: Any, text: str) -> str | None:
+    """Quote a body that carried no dbt Cloud message: the text, or the JSON as sent."""
+    if text:
+        return excerpt(text)
+    if body is None:
+        return None
+    try:
+        return excerpt(json.dumps(body, ensure_ascii=False))
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def error_for_status(
@@ -242,14 +294,16 @@ def error_for_status(
     :param status: The HTTP status code.
     :param headers: The response headers (read for ``Retry-After``).
     :param body: The parsed JSON body, or None when it was not JSON.
-    :param text: The raw body text, quoted (shortened) when the body carried no dbt Cloud message.
+    :param text: The raw body text. Without a dbt Cloud message in the body, the text (or the JSON)
+        is quoted instead; whatever is quoted is shortened and scrubbed of anything shaped like a
+        credential.
     :return: The exception to raise, or None when ``status`` is a success.
     """
     if status < 400:
         return None
     user, dev = _status_messages(body)
-    if user is None and dev is None and text:
-        dev = _excerpt(text)
+    if user is None and dev is None:
+        dev = _body_excerpt(body, text)
     retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
     args: dict[str, Any] = {
         "status": status,

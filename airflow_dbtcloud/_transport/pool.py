@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -39,7 +39,8 @@ class PoolKey:
 
     base_url: str
     ca_bundle: str | None
-    proxies: tuple[tuple[str, str], ...]
+    # Not in repr: a proxy URL may carry the proxy's password.
+    proxies: tuple[tuple[str, str], ...] = field(repr=False)
     connect_timeout: float
     read_timeout: float
     pool_size: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias, TypeVar
@@ -11,6 +10,7 @@ from airflow_dbtcloud._transport.config import ClientConfig
 from airflow_dbtcloud._transport.errors import error_for_status
 
 __all__ = [
+    "ACCEPT_ENCODING",
     "JSON",
     "ApiRequest",
     "ApiResponse",
@@ -18,7 +18,6 @@ __all__ = [
     "Flow",
     "Step",
     "auth_value",
-    "decode_body",
     "default_headers",
     "encode_params",
     "raise_for_status",
@@ -27,6 +26,9 @@ __all__ = [
 
 #: A decoded JSON value; the only place ``Any`` stands for API data.
 JSON: TypeAlias = Any
+
+#: The content codings asked for: the ones :class:`~airflow_dbtcloud._transport.body.BodyReader` inflates.
+ACCEPT_ENCODING = "gzip, deflate"
 
 ParamValue: TypeAlias = str | int | float | bool | Sequence[str | int] | None
 
@@ -82,6 +84,19 @@ class ApiRequest:
     def is_safe(self) -> bool:
         """Whether repeating the request cannot start a second run."""
         return not self.starts_run
+
+    @property
+    def expects_json(self) -> bool:
+        """
+        Whether a success answer must be JSON: true of every endpoint but an artifact file's.
+
+        Read from the path (``.../artifacts/<file>``) because dbt Cloud serves artifact files, SQL and
+        logs as they are, while every other endpoint answers with a JSON envelope.
+        """
+        if self.destination is not None or self.stream:
+            return False
+        _, marker, file = self.path.partition("/artifacts/")
+        return not (marker and file)
 
     def describe(self) -> str:
         """Return what the request is about, for messages."""
@@ -153,8 +168,8 @@ class ApiResponse:
             return None, None
         count, total = page.get("count"), page.get("total_count")
         return (
-            count if isinstance(count, int) else None,
-            total if isinstance(total, int) else None,
+            count if isinstance(count, int) and not isinstance(count, bool) else None,
+            total if isinstance(total, int) and not isinstance(total, bool) else None,
         )
 
 
@@ -183,22 +198,8 @@ def default_headers(config: ClientConfig) -> dict[str, str]:
         "Authorization": auth_value(config.token),
         "User-Agent": config.user_agent,
         "Accept": "application/json",
+        "Accept-Encoding": ACCEPT_ENCODING,
     }
-
-
-def decode_body(content: bytes, secret: str) -> tuple[JSON, str]:
-    """
-    Decode a response body as JSON, or keep it as text (with the token scrubbed, since a proxy's
-    error page may echo request headers back).
-
-    :param content: The raw body.
-    :param secret: The API token, replaced by ``***`` in the text.
-    :return: ``(json, "")`` for a JSON body, else ``(None, text)``.
-    """
-    try:
-        return json.loads(content), ""
-    except ValueError:
-        return None, content.decode("utf-8", errors="replace").replace(secret, "***")
 
 
 def raise_for_status(request: ApiRequest, response: ApiResponse) -> ApiResponse:

@@ -21,6 +21,7 @@ from tenacity.wait import wait_base
 from airflow_dbtcloud._transport.config import RetryConfig
 from airflow_dbtcloud._transport.errors import (
     DbtCloudApiError,
+    DbtCloudPayloadError,
     DbtCloudRateLimitError,
     DbtCloudRunMayExistError,
     DbtCloudServerError,
@@ -28,7 +29,7 @@ from airflow_dbtcloud._transport.errors import (
 )
 from airflow_dbtcloud._transport.request import ApiRequest
 
-__all__ = ["final_error", "is_transient_error", "retry_arguments", "should_retry"]
+__all__ = ["error_kind", "final_error", "is_transient_error", "retry_arguments", "should_retry"]
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +71,17 @@ def final_error(request: ApiRequest, exc: BaseException) -> BaseException:
     """
     Return the error to raise once retrying is over.
 
-    A run-starting request whose outcome is unknown becomes :class:`DbtCloudRunMayExistError`.
+    A run-starting request whose outcome is unknown becomes :class:`DbtCloudRunMayExistError`: it
+    may have been received (timeout, reset, 5xx), or it was accepted with an answer that cannot be
+    read (too big, not JSON), so the run may exist without its id being known.
 
     :param request: The failed request.
     :param exc: The last error.
     """
-    ambiguous = (isinstance(exc, DbtCloudTransportError) and exc.sent) or isinstance(exc, DbtCloudServerError)
+    answered = isinstance(exc, DbtCloudServerError | DbtCloudPayloadError)
+    ambiguous = answered or (isinstance(exc, DbtCloudTransportError) and exc.sent)
     if request.starts_run and ambiguous:
-        return DbtCloudRunMayExistError(request.method, request.path, str(exc))
+        return DbtCloudRunMayExistError(request.method, request.path, str(exc), answered=answered)
     return exc
 
 
@@ -101,8 +105,24 @@ class wait_retry_after(wait_base):
         return float(self.fallback(retry_state))
 
 
+def error_kind(exc: BaseException | None) -> str:
+    """
+    Name what went wrong in a few words that never quote the server or the HTTP library.
+
+    :param exc: The error.
+    :return: ``"HTTP 503"`` for an error status, the transport kind (``"timeout"``, ``"reset"``, ...)
+        for no usable answer, else the exception's class name.
+    """
+    if isinstance(exc, DbtCloudApiError):
+        return f"HTTP {exc.status}"
+    if isinstance(exc, DbtCloudTransportError):
+        return exc.kind
+    return type(exc).__name__
+
+
 def _log_retry(request: ApiRequest, attempts: int) -> Any:
     def before_sleep(state: RetryCallState) -> None:
+        # The error's text may quote what a server or proxy sent; its kind is enough to follow retries.
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning(
@@ -111,7 +131,7 @@ def _log_retry(request: ApiRequest, attempts: int) -> Any:
             request.path,
             state.attempt_number,
             attempts,
-            exc,
+            error_kind(exc),
             wait,
         )
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import requests
+import urllib3.exceptions
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from airflow_dbtcloud._transport.body import READ_CHUNK_BYTES, BodyReader
 from airflow_dbtcloud._transport.config import ClientConfig
 from airflow_dbtcloud._transport.errors import DbtCloudTransportError
-from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, decode_body, default_headers
+from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, default_headers
 from airflow_dbtcloud._transport.sinks import open_sink
 
-__all__ = ["RequestsExecutor", "copy_body", "new_session"]
+__all__ = ["RequestsExecutor", "copy_body", "new_session", "read_answer"]
 
 
 def new_session(config: ClientConfig) -> requests.Session:
@@ -74,6 +77,48 @@ def _transport_error(request: ApiRequest, exc: requests.RequestException) -> Dbt
     return DbtCloudTransportError(request.method, request.path, kind, sent, f"{type(root).__name__}: {root}")
 
 
+def _wire_chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body as it came off the wire (still compressed); urllib3 errors mapped as requests maps them."""
+    try:
+        yield from response.raw.stream(READ_CHUNK_BYTES, decode_content=False)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc) from exc
+    except urllib3.exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+
+
+def read_answer(request: ApiRequest, response: requests.Response, config: ClientConfig) -> ApiResponse:
+    """
+    Read an unread (``stream=True``) response into memory within ``config.max_response_bytes``.
+
+    The body is inflated by :class:`BodyReader`, not by urllib3, so a compressed body cannot grow past
+    the limit. The decoded body is then put back into the response, whose ``content``, ``text`` and
+    ``json()`` work as if requests had read it.
+
+    :param request: The request that was answered.
+    :param response: Its response, body unread.
+    :param config: The client configuration (limit and token).
+    :raises DbtCloudPayloadError: When a success answer is too big or not JSON where JSON is due.
+    """
+    reader = BodyReader(
+        request,
+        response.status_code,
+        config.max_response_bytes,
+        encoding=response.headers.get("Content-Encoding"),
+        length=response.headers.get("Content-Length"),
+    )
+    for chunk in _wire_chunks(response):
+        if not reader.feed(chunk):
+            # The rest is not wanted: close, so the connection is not reused with it still unread.
+            response.raw.close()
+            break
+    response._content = reader.content
+    response._content_consumed = True  # type: ignore[attr-defined]
+    return reader.answer(response.headers, config.token, raw=response)
+
+
 class RequestsExecutor:
     """
     Send requests with a ``requests.Session``.
@@ -101,7 +146,8 @@ class RequestsExecutor:
                 params=request.params,
                 json=request.json,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
-                stream=request.destination is not None or request.stream,
+                # Always: the body is read here, within the size limit (see read_answer).
+                stream=True,
                 # Explicit, or requests lets REQUESTS_CA_BUNDLE from the environment win over the session.
                 verify=self.config.ca_bundle or True,
             )
@@ -112,10 +158,9 @@ class RequestsExecutor:
                 if request.destination is not None and response.status_code < 400:
                     copy_body(request, response, request.destination, self.config.chunk_size)
                     return ApiResponse(response.status_code, dict(response.headers), raw=response)
-                body, text = decode_body(response.content, self.config.token)
+                return read_answer(request, response, self.config)
         except requests.RequestException as exc:
             raise _transport_error(request, exc) from exc
-        return ApiResponse(response.status_code, dict(response.headers), body, text, raw=response)
 
     def close(self) -> None:
         """Close the session's pooled connections."""

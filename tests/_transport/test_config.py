@@ -190,3 +190,31 @@ def test_a_config_needs_at_least_one_request_in_flight_and_one_connection():
         ClientConfig(base_url="https://emea.dbt.com", token="t", max_concurrency=0)
     with pytest.raises(DbtCloudConfigError, match="at least 1"):
         ClientConfig(base_url="https://emea.dbt.com", token="t", pool_size=0)
+
+
+def test_repr_hides_proxy_credentials_but_shows_the_proxy():
+    config = _config(extra={"proxies": {"https": "http://bob:hunter2@proxy.local:3128"}})
+    assert "hunter2" not in repr(config)
+    assert "bob" not in repr(config)
+    assert "http://***@proxy.local:3128" in repr(config)
+    assert config.proxies == {"https": "http://bob:hunter2@proxy.local:3128"}, "hidden, not changed"
+
+
+def test_pool_key_repr_hides_proxies():
+    from airflow_dbtcloud._transport.pool import PoolKey
+
+    config = _config(extra={"proxies": {"https": "http://bob:hunter2@proxy.local:3128"}})
+    assert "hunter2" not in repr(PoolKey.of(config))
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"), [({}, 256 * 1024 * 1024), ({"max_response_mb": "0.5"}, 512 * 1024)]
+)
+def test_max_response_mb_extra_sets_the_answer_limit(extra, expected):
+    assert _config(extra=extra).max_response_bytes == expected
+
+
+@pytest.mark.parametrize("value", ["lots", 0, -3])
+def test_invalid_max_response_mb_is_named(value):
+    with pytest.raises(DbtCloudConfigError, match="'max_response_mb' of connection 'dbt'"):
+        _config(extra={"max_response_mb": value})

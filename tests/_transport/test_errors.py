@@ -5,6 +5,7 @@ import pickle
 import pytest
 
 from airflow_dbtcloud._transport.errors import (
+    BODY_EXCERPT_CHARS,
     DbtCloudApiError,
     DbtCloudAuthError,
     DbtCloudBadRequestError,
@@ -15,6 +16,7 @@ from airflow_dbtcloud._transport.errors import (
     DbtCloudTransportError,
     error_for_status,
     parse_retry_after,
+    scrub,
 )
 from airflow_dbtcloud._transport.request import ApiRequest
 
@@ -106,3 +108,45 @@ def test_errors_survive_pickling(error):
 def test_transport_error_says_whether_it_was_sent():
     assert "before the request was sent" in str(DbtCloudTransportError("GET", "/p/", "connect", False))
     assert "may have been received" in str(DbtCloudTransportError("GET", "/p/", "reset", True))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("header was Token dbtc_abcDEF123_xyz", "header was Token ***"),
+        ("Authorization: Bearer abcdef0123456789abcdef", "Authorization: Bearer ***"),
+        ("personal token dbtu_0123456789 leaked", "personal token *** leaked"),
+        ("via http://bob:hunter2@proxy.local:3128 then", "via http://***@proxy.local:3128 then"),
+        ("Invalid token provided for this account", "Invalid token provided for this account"),
+        ("see https://cloud.getdbt.com/settings/tokens", "see https://cloud.getdbt.com/settings/tokens"),
+    ],
+)
+def test_scrub_hides_what_looks_like_a_credential_and_keeps_prose(text, expected):
+    assert scrub(text) == expected
+
+
+def test_scrub_hides_the_given_token_whatever_its_shape():
+    assert scrub("echo: plainsecret42!", secret="plainsecret42!") == "echo: ***"
+
+
+def test_json_error_messages_are_shortened_and_scrubbed():
+    body = _envelope(400, "Token dbtc_leaked_42 " + "y" * 5000, "proxy http://u:p4ss@proxy:3128")
+    error = error_for_status(RUN, 400, {}, body)
+    assert "dbtc_leaked_42" not in str(error)
+    assert "p4ss" not in str(error)
+    assert len(error.user_message) <= BODY_EXCERPT_CHARS + 3
+    assert len(str(error)) < 800
+
+
+def test_json_error_without_dbt_cloud_messages_is_quoted_short():
+    error = error_for_status(RUN, 404, {}, {"detail": "Not found.", "padding": "z" * 5000})
+    assert error.developer_message.startswith('{"detail": "Not found."')
+    assert len(error.developer_message) <= BODY_EXCERPT_CHARS + 3
+
+
+def test_transport_reason_hides_proxy_credentials():
+    error = DbtCloudTransportError(
+        "GET", "/p/", "connect", False, "Cannot reach http://bob:hunter2@proxy:3128"
+    )
+    assert "hunter2" not in str(error)
+    assert "hunter2" not in str(pickle.loads(pickle.dumps(error)))

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
+from test_body import call_flow
 
-from airflow_dbtcloud._transport.errors import DbtCloudNotFoundError
+from airflow_dbtcloud._transport.errors import DbtCloudNotFoundError, DbtCloudPayloadError
 from airflow_dbtcloud._transport.flow import adrive, drive
-from airflow_dbtcloud._transport.pagination import paginate
+from airflow_dbtcloud._transport.pagination import FIRST_BATCH_PAGES, MAX_BATCH_PAGES, paginate
 from airflow_dbtcloud._transport.request import ApiRequest, ApiResponse, Batch
 
 LIST = ApiRequest("GET", "/api/v2/accounts/1/runs/", (("job_definition_id", "3"),))
@@ -149,3 +151,96 @@ def test_unhandled_errors_propagate():
 
     with pytest.raises(DbtCloudNotFoundError):
         drive(paginate(LIST), send)
+
+
+# ---- servers that overstate, never stop, or send the wrong shape ----------------------------------
+
+
+class LyingServer(FakeServer):
+    """Holds ``total`` items but claims ``claimed`` in every page's ``total_count``."""
+
+    def __init__(self, total, claimed):
+        super().__init__(total)
+        self.claimed = claimed
+
+    def page(self, request):
+        response = super().page(request)
+        response.body["extra"]["pagination"]["total_count"] = self.claimed
+        return response
+
+
+def test_overstated_total_beyond_the_cap_fails_before_a_second_request():
+    server = LyingServer(150, claimed=1_000_000)
+    with pytest.raises(DbtCloudPayloadError, match="has 1000000 items, more than the 1000 pages of 100"):
+        drive(paginate(LIST), server.send)
+    assert server.seen == [(0, 100)]
+
+
+def test_overstated_total_within_the_cap_costs_one_batch_at_most():
+    server = LyingServer(150, claimed=90_000)
+    pages = drive(paginate(LIST), server.send)
+    assert ids(pages) == list(range(1, 151))
+    assert server.batches == [FIRST_BATCH_PAGES]
+
+
+@pytest.mark.parametrize(("total", "batches"), [(10_000, [32, 67]), (20_000, [32, 64, 64, 39])])
+def test_honest_long_listing_goes_out_in_growing_bounded_batches(total, batches):
+    server = FakeServer(total)
+    pages = drive(paginate(LIST), server.send)
+    assert ids(pages) == list(range(1, total + 1))
+    assert server.batches == batches
+    assert max(server.batches) <= MAX_BATCH_PAGES * 3 // 2
+
+
+def test_listing_that_never_ends_stops_at_the_page_cap():
+    class Endless(FakeServer):
+        def page(self, request):
+            offset = int(dict(request.params)["offset"])
+            data = [{"id": offset + i} for i in range(100)]
+            total = offset + 1_000  # always a little more to come
+            return ApiResponse(200, {}, {"data": data, "extra": {"pagination": {"total_count": total}}})
+
+    server = Endless(0)
+    with pytest.raises(DbtCloudPayloadError, match="more than the 20 pages"):
+        drive(paginate(LIST, max_pages=20), server.send)
+    assert 1 + sum(server.batches) <= 20
+
+
+def test_max_items_within_the_cap_is_not_refused():
+    server = FakeServer(150_000)
+    pages = drive(paginate(LIST, max_items=250), server.send)
+    assert ids(pages)[:250] == list(range(1, 251))
+    assert len(server.seen) == 3
+
+
+@pytest.mark.parametrize("data", [None, {"id": 1}, "runs", 7])
+@pytest.mark.parametrize("where", ["first page", "later page"])
+def test_data_that_is_not_a_list_is_a_payload_error(data, where):
+    server = FakeServer(250)
+    original = server.page
+
+    def page(request):
+        response = original(request)
+        if (where == "first page") == (dict(request.params)["offset"] == "0"):
+            response.body["data"] = data
+        return response
+
+    server.page = page
+    with pytest.raises(DbtCloudPayloadError, match=f"'data' of type {type(data).__name__}, where a list"):
+        drive(paginate(LIST), server.send)
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_overstated_total_over_real_http_stops_where_the_pages_run_out(hostile, path):
+    items = [{"id": i} for i in range(1, 251)]
+
+    async def listing(request):
+        offset, limit = int(request.query["offset"]), int(request.query["limit"])
+        data = items[offset : offset + limit]
+        extra = {"pagination": {"count": len(data), "total_count": 50_000}}
+        return web.json_response({"status": {"code": 200}, "data": data, "extra": extra})
+
+    hostile.on(LIST.path, listing)
+    pages = call_flow(path, hostile, paginate(ApiRequest("GET", LIST.path)))
+    assert ids(pages) == list(range(1, 251))
+    assert hostile.hits[LIST.path] == 1 + FIRST_BATCH_PAGES

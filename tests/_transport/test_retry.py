@@ -157,3 +157,24 @@ def test_each_retry_is_logged_with_attempt_numbers(caplog):
     caplog.set_level(logging.WARNING)
     _run_policy(GET, [api(DbtCloudServerError, 503), None])
     assert "GET /api/v2/accounts/1/runs/5/ failed (attempt 1 of 4)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (
+            DbtCloudServerError(
+                503, "GET", "/p/", "proxy echoed Token dbtc_leak_77", "<html>secret page</html>"
+            ),
+            "HTTP 503",
+        ),
+        (DbtCloudTransportError("GET", "/p/", "timeout", True, "read from 10.0.0.9 timed out"), "timeout"),
+    ],
+)
+def test_retries_log_the_error_kind_not_its_text(caplog, error, kind):
+    caplog.set_level(logging.WARNING)
+    _run_policy(GET, [error, None])
+    (record,) = [r for r in caplog.records if "failed (attempt" in r.getMessage()]
+    assert f"failed (attempt 1 of 4): {kind}." in record.getMessage()
+    for leaked in ("dbtc_leak_77", "secret page", "10.0.0.9"):
+        assert leaked not in caplog.text
