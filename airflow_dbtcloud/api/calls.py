@@ -10,6 +10,8 @@ operators do, exactly as with the official provider.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -21,6 +23,7 @@ from airflow_dbtcloud.api.run_state import RunState, StepState
 __all__ = [
     "Call",
     "CallFlow",
+    "Pause",
     "adrive_calls",
     "amake_call",
     "drive_calls",
@@ -56,8 +59,18 @@ class Call(Generic[T]):
     aparse: Callable[[Any], T] = field(repr=False)
 
 
-#: A generator that yields calls and returns ``T``.
-CallFlow = Generator[Call[Any], Any, T]
+@dataclass(frozen=True)
+class Pause:
+    """A wait between two calls of a flow: the driver sleeps and calls no hook method.
+
+    :param seconds: How long.
+    """
+
+    seconds: float
+
+
+#: A generator that yields calls (and pauses) and returns ``T``.
+CallFlow = Generator[Call[Any] | Pause, Any, T]
 
 
 def _data(body: Any) -> Any:
@@ -226,7 +239,13 @@ def drive_calls(flow: CallFlow[T], hook: Any) -> T:
     :param hook: The hook (or anything with the same methods, such as a test double).
     :return: The flow's result.
     """
-    return drive(flow, lambda call: make_call(call, hook))
+
+    def step_through(step: Call[Any] | Pause) -> Any:
+        if isinstance(step, Pause):
+            return time.sleep(step.seconds)
+        return make_call(step, hook)
+
+    return drive(flow, step_through)
 
 
 async def adrive_calls(flow: CallFlow[T], hook: Any) -> T:
@@ -236,4 +255,10 @@ async def adrive_calls(flow: CallFlow[T], hook: Any) -> T:
     :param hook: The hook.
     :return: The flow's result.
     """
-    return await adrive(flow, lambda call: amake_call(call, hook))
+
+    async def step_through(step: Call[Any] | Pause) -> Any:
+        if isinstance(step, Pause):
+            return await asyncio.sleep(step.seconds)
+        return await amake_call(step, hook)
+
+    return await adrive(flow, step_through)

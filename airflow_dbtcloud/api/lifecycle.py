@@ -21,7 +21,7 @@ from airflow_dbtcloud._transport.errors import (
     DbtCloudNotFoundError,
     DbtCloudRunMayExistError,
 )
-from airflow_dbtcloud.api.calls import CallFlow, get_run, list_runs, retry_run, trigger_run
+from airflow_dbtcloud.api.calls import CallFlow, Pause, get_run, list_runs, retry_run, trigger_run
 from airflow_dbtcloud.api.jobs import CAUSE_MAX_LENGTH
 from airflow_dbtcloud.api.run_state import RunState
 from airflow_dbtcloud.api.runs import related
@@ -48,6 +48,10 @@ MARKER_SEARCH_DEPTH = 100
 START_ATTEMPTS = 3
 #: How many "retried by" links are followed from a failed run to the retry that replaced it.
 MAX_RETRY_HOPS = 10
+#: After a run request got no answer (a timeout, a dropped connection), dbt Cloud may still be
+#: creating the run: the marker is searched again after each of these pauses (15 s in all) before the
+#: request is sent again. An answer (a 5xx) means dbt Cloud was done with it, so one search is enough.
+MARKER_GRACE_PAUSES = (1.0, 2.0, 4.0, 8.0)
 
 #: How the task came by its run; the first five are the names ``ResumableJobMixin`` reports.
 Decision = Literal["fresh_submit", "reconnect", "already_succeeded", "terminal_resubmit", "retried", "reused"]
@@ -238,12 +242,24 @@ def _start(request: RunRequest, after: int, rerun_latest: bool, log: LogLike) ->
                 START_ATTEMPTS,
                 exc,
             )
-            found = yield from _find_marked(request)
-            if found is not None and found.id > after:
+            found = yield from _find_started(request, after, exc.answered, log)
+            if found is not None:
                 log.info("dbt Cloud run %s was started by the request whose answer was lost.", found.id)
                 return found
     assert last is not None
     raise last
+
+
+def _find_started(request: RunRequest, after: int, answered: bool, log: LogLike) -> CallFlow[RunState | None]:
+    """The run a lost request started, found by the marker; searched again for a while if no answer came."""
+    found = yield from _find_marked(request)
+    for pause in () if answered else MARKER_GRACE_PAUSES:
+        if found is not None and found.id > after:
+            break
+        log.info("No run carries this task's marker yet; looking again in %.0f s.", pause)
+        yield Pause(pause)
+        found = yield from _find_marked(request)
+    return found if found is not None and found.id > after else None
 
 
 def _retry(request: RunRequest, failed: RunState, log: LogLike) -> CallFlow[RunState | None]:

@@ -13,7 +13,9 @@ from airflow_dbtcloud._transport.errors import (
     DbtCloudServerError,
 )
 from airflow_dbtcloud._transport.flow import drive
+from airflow_dbtcloud.api.calls import Pause
 from airflow_dbtcloud.api.lifecycle import (
+    MARKER_GRACE_PAUSES,
     MARKER_SEARCH_DEPTH,
     START_ATTEMPTS,
     RunRequest,
@@ -50,7 +52,10 @@ SEARCH = {
         "include_related": '["trigger"]',
     },
 }
-MAY_EXIST = DbtCloudRunMayExistError("POST", "/api/v2/accounts/1/jobs/300/run/", "reset")
+#: dbt Cloud answered 502: it was done with the request, so one search for the marker settles it.
+MAY_EXIST = DbtCloudRunMayExistError("POST", "/api/v2/accounts/1/jobs/300/run/", "HTTP 502", answered=True)
+#: No answer came (a read timeout): dbt Cloud may still be creating the run.
+NO_ANSWER = DbtCloudRunMayExistError("POST", "/api/v2/accounts/1/jobs/300/run/", "read timeout")
 
 
 def run(run_id, status=1, **extra):
@@ -65,6 +70,9 @@ class Script:
         self.calls = []
 
     def __call__(self, call):
+        if isinstance(call, Pause):
+            self.calls.append(("pause", call.seconds))
+            return None
         self.calls.append((call.method, dict(call.kwargs)))
         method, answer = self.answers.pop(0)
         assert call.method == method, f"expected {method}, the flow called {call.method}"
@@ -162,6 +170,33 @@ def test_a_lost_start_answer_is_resolved_by_the_marker_without_a_second_start():
     obtained = obtain(script)
     assert (obtained.run.id, obtained.decision) == (21, "fresh_submit")
     assert script.methods().count("trigger_job_run") == 1
+
+
+def test_without_an_answer_the_marker_is_searched_again_while_dbt_cloud_may_still_create_the_run():
+    mine = run(24, 1, trigger={"cause": f"why {MARKER}"})
+    script = Script(
+        ("trigger_job_run", NO_ANSWER),
+        ("get_job_runs", []),
+        ("get_job_runs", []),
+        ("get_job_runs", [mine]),
+    )
+    assert obtain(script).run.id == 24
+    assert script.methods() == [
+        "trigger_job_run",
+        "get_job_runs",
+        "pause",
+        "get_job_runs",
+        "pause",
+        "get_job_runs",
+    ]
+    assert [c[1] for c in script.calls if c[0] == "pause"] == list(MARKER_GRACE_PAUSES[:2])
+
+
+def test_without_an_answer_the_start_is_sent_again_only_after_the_grace_searches():
+    searches = [("get_job_runs", [])] * (1 + len(MARKER_GRACE_PAUSES))
+    script = Script(("trigger_job_run", NO_ANSWER), *searches, ("trigger_job_run", run(25)))
+    assert obtain(script).run.id == 25
+    assert script.methods().count("pause") == len(MARKER_GRACE_PAUSES)
 
 
 def test_a_start_that_did_not_happen_is_sent_again():

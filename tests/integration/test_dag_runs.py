@@ -186,3 +186,14 @@ def test_a_refused_retry_starts_a_new_run_on_the_tasks_retry(emu, run_dag, capfd
     assert emu.runs_created(301) == 2
     logged = capfd.readouterr()
     assert "refused to retry run" in logged.out + logged.err
+
+
+def test_a_run_post_answered_after_the_read_timeout_gives_one_run(emu, run_dag, monkeypatch):
+    # dbt Cloud creates the run 1.5 s after the request came; the client gave up after 1 s.
+    conn = json.loads(emu.connection_json())
+    conn["extra"] = {**(conn.get("extra") or {}), "read_timeout": 1.0}
+    monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
+    emu.add_fault(route="trigger_run", kind="latency", latency=1.5, status=None, times=1)
+    result = run_dag("it_accept_then_fail")
+    assert result.ti_state("run") == "success"
+    assert emu.runs_created(300) == 1
