@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv bench-venv demo test lint typecheck unit bench e2e official-tests clean
+.PHONY: venv bench-venv demo test lint typecheck unit bench soak e2e official-tests clean
 
 venv: $(VENV)/.installed
 
@@ -51,6 +51,10 @@ e2e: venv
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
+
+# The fault soak at 300 DAG runs (the suite runs 30); prints the table docs/reliability.md quotes.
+soak: venv
+	SOAK_DAG_RUNS=300 $(BIN)/pytest -q -s tests/integration/test_fault_soak.py
 
 # The official provider's own unit tests (from its sdist), rewritten to import this package.
 # Downloads the sdist once; exits non-zero while any of the 290 fails, so it is not part of `make test`.

@@ -135,3 +135,16 @@ with DAG(
 
 with _dag("it_lineage"):
     DbtCloudRunJobOperator(task_id="run", job_id=300, openlineage_inject_parent_job_info=True, **FAST)
+
+# The fault soak (test_fault_soak.py): every kind of wait and a download, through injected faults.
+with _dag("it_soak"):
+    DbtCloudRunJobOperator(task_id="deferred", job_id=300, deferrable=True, **FAST)
+    polled = DbtCloudRunJobOperator(task_id="polled", job_id=300, **FAST)
+    started = DbtCloudRunJobOperator(task_id="started", job_id=300, wait_for_termination=False)
+    DbtCloudJobRunSensor(task_id="sensed", run_id=started.output, deferrable=True, poke_interval=0.2)
+    polled >> DbtCloudGetJobRunArtifactOperator(
+        task_id="artifact",
+        run_id=polled.output,
+        path="run_results.json",
+        output_dir=f"{ARTIFACT_DIR}/soak/{{{{ run_id }}}}",
+    )
