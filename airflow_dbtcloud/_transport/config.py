@@ -6,6 +6,8 @@ Everything the transport needs is here, so the sync and async paths read the sam
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -128,12 +130,13 @@ class ClientConfig:
                 f"No dbt Cloud account id: pass account_id, or set the login (Account ID) of "
                 f"connection {self.conn_id!r}"
             )
-        try:
-            return int(login)
-        except ValueError:
+        account = int(login) if login.isascii() and login.isdigit() else 0
+        if account < 1:
             raise DbtCloudConfigError(
-                f"The login (Account ID) of connection {self.conn_id!r} must be an integer, got {login!r}"
-            ) from None
+                f"The login (Account ID) of connection {self.conn_id!r} must be a positive integer, "
+                f"got {login!r}"
+            )
+        return account
 
     def url(self, path: str) -> str:
         """
@@ -142,6 +145,20 @@ class ClientConfig:
         :param path: A path starting with ``/``.
         """
         return self.base_url + path
+
+
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+#: A host name: dot-separated labels of letters, digits, underscores (internal names have them) and
+#: inner hyphens, a trailing dot allowed.
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
+
+
+def _is_ip(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -185,6 +202,10 @@ def parse_host(host: str | None, port: int | None = None, allow_insecure_http: b
         raise DbtCloudConfigError(f"dbt Cloud host {raw!r} has an invalid port") from exc
     if not hostname:
         raise DbtCloudConfigError(f"dbt Cloud host {raw!r} has no host name")
+    if not _HOST_NAME.fullmatch(hostname) and not _is_ip(hostname):
+        raise DbtCloudConfigError(
+            f"dbt Cloud host {raw!r} is not a valid host name (letters, digits, '-', '_' and '.' only)"
+        )
     if parts.scheme == "http" and not (allow_insecure_http or _is_loopback(hostname)):
         raise DbtCloudConfigError(
             f"Refusing plain http to {hostname}: the API token would travel in clear text. Use https, "
@@ -283,6 +304,8 @@ def config_from_connection(
     :raises DbtCloudConfigError: When the token is missing or a setting is invalid.
     """
     extra = extra or {}
+    # A token pasted with a trailing newline is still the token; one of blanks only is no token.
+    password = (password or "").strip()
     if not password:
         raise DbtCloudConfigError(
             f"Connection {conn_id!r} has no API token: set its password to a dbt Cloud service token "
@@ -294,6 +317,10 @@ def config_from_connection(
     ca_bundle = extra.get("ca_bundle")
     if ca_bundle is not None and not isinstance(ca_bundle, str):
         raise DbtCloudConfigError(f"Extra 'ca_bundle' of connection {conn_id!r} must be a file path")
+    if ca_bundle and not os.path.exists(ca_bundle):
+        raise DbtCloudConfigError(
+            f"Extra 'ca_bundle' of connection {conn_id!r} names {ca_bundle!r}, which does not exist"
+        )
     read_timeout = (
         float(timeout_seconds) if timeout_seconds else _number(extra, "read_timeout", 60.0, conn_id)
     )

@@ -74,7 +74,9 @@ def test_defaults_are_finite_timeouts_and_retries_on():
     assert config.retry.max_seconds == 120.0
 
 
-def test_extras_set_timeouts_retries_proxies_and_ca_bundle():
+def test_extras_set_timeouts_retries_proxies_and_ca_bundle(tmp_path):
+    bundle = tmp_path / "custom.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
     config = _config(
         extra={
             "connect_timeout": "3",
@@ -84,13 +86,13 @@ def test_extras_set_timeouts_retries_proxies_and_ca_bundle():
             "retry_max_delay": 4,
             "retry_max_seconds": 30,
             "proxies": {"https": "http://proxy.local:3128"},
-            "ca_bundle": "/etc/ssl/custom.pem",
+            "ca_bundle": str(bundle),
         }
     )
     assert (config.connect_timeout, config.read_timeout) == (3.0, 20.0)
     assert config.retry == RetryConfig(attempts=2, max_seconds=30.0, backoff=0.5, max_backoff=4.0)
     assert config.proxies == {"https": "http://proxy.local:3128"}
-    assert config.ca_bundle == "/etc/ssl/custom.pem"
+    assert config.ca_bundle == str(bundle)
 
 
 def test_hook_arguments_win_over_extras():
@@ -133,7 +135,9 @@ def test_allow_insecure_http_extra():
     [
         (None, "set the login \\(Account ID\\) of connection 'dbt'"),
         ("", "set the login"),
-        ("acme", "must be an integer, got 'acme'"),
+        ("acme", "connection 'dbt' must be a positive integer, got 'acme'"),
+        ("-5", "connection 'dbt' must be a positive integer, got '-5'"),
+        ("0", "connection 'dbt' must be a positive integer, got '0'"),
     ],
 )
 def test_account_id_errors_name_the_connection(login, message):
@@ -144,6 +148,35 @@ def test_account_id_errors_name_the_connection(login, message):
 
 def test_account_id_from_login():
     assert _config(login=" 42 ").default_account_id == 42
+
+
+def test_a_ca_bundle_that_does_not_exist_is_refused_before_any_request(tmp_path):
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(DbtCloudConfigError, match=r"Extra 'ca_bundle' of connection 'dbt' names .*nope.pem"):
+        _config(extra={"ca_bundle": str(missing)})
+
+
+@pytest.mark.parametrize("token", ["", "   ", "\n\t"])
+def test_a_blank_token_is_no_token(token):
+    with pytest.raises(DbtCloudConfigError, match="has no API token"):
+        _config(password=token)
+
+
+def test_a_token_pasted_with_a_newline_is_the_token():
+    assert _config(password="dbtc_abc\n").token == "dbtc_abc"
+
+
+@pytest.mark.parametrize(
+    "host", ["exa mple.com", "https://bad host.example.com", "ex%41mple.com", "-leading.example.com"]
+)
+def test_a_host_that_is_no_host_name_is_refused(host):
+    with pytest.raises(DbtCloudConfigError, match="is not a valid host name"):
+        parse_host(host)
+
+
+@pytest.mark.parametrize("host", ["my_service", "emulator.internal.", "10.0.0.5:8787"])
+def test_internal_host_names_and_addresses_pass(host):
+    assert parse_host(host).startswith("https://")
 
 
 def test_retry_config_validates():

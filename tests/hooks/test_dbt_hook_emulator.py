@@ -191,6 +191,32 @@ def test_tls_with_ca_bundle(monkeypatch):
             asyncio.run(poll())
 
 
+def test_a_ca_bundle_replaces_the_default_trust_store_on_both_paths(monkeypatch):
+    """A CA bundle is the whole trust: a server the default store trusts but the bundle does not fails."""
+    import certifi
+
+    from airflow_dbtcloud.testing import run_emulator
+
+    with run_emulator(tls=True) as emu:
+        # The default store (SSL_CERT_FILE, read by both requests and aiohttp) trusts the emulator...
+        monkeypatch.setenv("SSL_CERT_FILE", emu.ca_file)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_file)
+        conn = json.loads(emu.connection_json())
+        # ...the connection's bundle, the public CAs, does not.
+        conn["extra"] = json.dumps({"ca_bundle": certifi.where(), "retry_limit": 1})
+        monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
+        with pytest.raises(DbtCloudTransportError, match="tls"):
+            DbtCloudHook().get_account()
+
+        async def poll():
+            async with DbtCloudHook() as hook:
+                return await hook.get_job_details(1)
+
+        with pytest.raises(DbtCloudTransportError, match="tls"):
+            asyncio.run(poll())
+        assert len(emu.journal) == 0
+
+
 def test_stream_artifact_to_object_storage(emu, hook, tmp_path):
     from airflow.sdk import ObjectStoragePath
 
