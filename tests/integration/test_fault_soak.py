@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from metadata_scan import metadata_rows_containing
 
 DAG_RUNS = int(os.environ.get("SOAK_DAG_RUNS", "30"))
 #: Tasks of ``it_soak`` that start a dbt Cloud run.
@@ -98,3 +99,9 @@ def test_dag_runs_succeed_through_faults_with_one_dbt_cloud_run_per_task_try(
     assert set(tries) == {1}, "no task needed a second try"
     assert runs == DAG_RUNS * len(STARTING_TASKS), "exactly one dbt Cloud run per run-starting task try"
     assert all(count > 0 for count in hits.values()) or DAG_RUNS < 10, hits
+    # After all of it, the token is nowhere: not in a log line, a metadata DB row (XCom, rendered
+    # fields, trigger rows, task instances, events) or what the emulator journaled.
+    assert emu.token not in logged
+    assert metadata_rows_containing("job_run_url"), "the scan sees the XComs the tasks pushed"
+    assert metadata_rows_containing(emu.token) == []
+    assert emu.token not in json.dumps(emu.journal, default=str)
