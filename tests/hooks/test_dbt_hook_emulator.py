@@ -433,3 +433,23 @@ def test_a_wait_whose_progress_request_is_refused_falls_back_to_the_status(emu, 
     assert logged.count(f"No live progress for job run {run_id} from here on") == 1
     statuses = [e for e in emu.journal if e.get("route") == "get_run" and not e["query"]]
     assert statuses, "after that, the bare status poll"
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_the_read_timeout_bounds_a_slow_answer_on_both_paths(emu, monkeypatch, path):
+    """An answer slower than the read timeout is given up on, not waited for (over real HTTP).
+
+    Without the timeout the call would wait the 3 s out and get the emulator's 404 for run 1.
+    """
+    conn = json.loads(emu.connection_json())
+    conn["extra"] = json.dumps({"read_timeout": 0.3, "retry_limit": 1})
+    monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", json.dumps(conn))
+    emu.add_fault(route="get_run", kind="latency", latency=3.0, status=None)
+
+    async def poll():
+        async with DbtCloudHook() as hook:
+            return await hook.get_job_details(1)
+
+    call = (lambda: DbtCloudHook().get_job_run(1)) if path == "sync" else (lambda: asyncio.run(poll()))
+    with pytest.raises(DbtCloudTransportError, match="timeout"):
+        call()
