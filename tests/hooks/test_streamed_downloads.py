@@ -74,3 +74,44 @@ def test_a_large_artifact_streams_with_bounded_memory(finished_run, tmp_path, mo
     assert result["bytes"] >= SIZE_MB * 1024 * 1024, "the whole manifest was written"
     # A chunk (1 MiB) plus buffers; a body read whole would add the file's size.
     assert result["growth_kib"] < 16 * 1024, result
+
+
+def _failing_download_leaves_nothing(emu, monkeypatch, download) -> None:
+    for name, value in emu.env().items():
+        monkeypatch.setenv(name, value)
+    run_id = emu.start_run(300, source="api")
+    emu.complete_run(run_id)
+    # Every answer for the artifact is cut short; one attempt, so the download fails.
+    emu.add_fault(route="get_artifact", kind="truncate")
+    from airflow_dbtcloud.hooks.dbt import DbtCloudError, DbtCloudHook
+
+    with pytest.raises(DbtCloudError):
+        download(DbtCloudHook(retry_limit=1), run_id)
+
+
+def test_a_failed_async_download_leaves_no_partial_file(dbt_cloud_emulator, monkeypatch, tmp_path):
+    import asyncio
+
+    target = tmp_path / "manifest.json"
+    _failing_download_leaves_nothing(
+        dbt_cloud_emulator,
+        monkeypatch,
+        lambda hook, run_id: asyncio.run(hook.adownload_job_run_artifact(run_id, "manifest.json", target)),
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_download_to_object_storage_leaves_no_partial_object(
+    dbt_cloud_emulator, monkeypatch, tmp_path
+):
+    from airflow.sdk import ObjectStoragePath
+
+    store = tmp_path / "store"
+    store.mkdir()
+    target = ObjectStoragePath(f"file://{store}/manifest.json")
+    _failing_download_leaves_nothing(
+        dbt_cloud_emulator,
+        monkeypatch,
+        lambda hook, run_id: hook.download_job_run_artifact(run_id, "manifest.json", target),
+    )
+    assert list(store.iterdir()) == []
