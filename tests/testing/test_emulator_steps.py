@@ -191,11 +191,12 @@ def test_a_job_cannot_have_more_steps_than_step_ids_allow(dbt_cloud_emulator: Em
 
 def test_polling_the_step_route_sees_the_count_grow(dbt_cloud_emulator: Emulator) -> None:
     emu = dbt_cloud_emulator
-    emu.set_job_script(300, queued_seconds=0, starting_seconds=0, running_seconds=2.0)
+    # Six seconds of running step for polls 0.15 s apart: a slow machine still sees it grow.
+    emu.set_job_script(300, queued_seconds=0, starting_seconds=0, running_seconds=6.0)
     run_id = _trigger(emu)
     step_id = run_id * 100 + 1
     seen: list[int] = []
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         resp = _session(emu).get(f"{emu.base_url}/api/v2/accounts/1/steps/{step_id}/")
         if resp.status_code == 200:
