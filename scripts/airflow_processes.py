@@ -3,11 +3,12 @@
 ``e2e_airflow.py`` and ``e2e_watchers.py`` each start real Airflow processes (``airflow standalone``, or
 a scheduler, DAG processor and triggerer of their own) on a temporary SQLite metadata DB pointed at the
 bundled emulator; this module holds the pieces they share: the environment those processes run in, the
-CLI calls that read their results, and a bounded wait.
+CLI calls that read their results, finding and killing the processes Airflow started, and a bounded wait.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,6 +21,15 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+import psutil
+
+#: Triggerer settings under which the triggers of a killed triggerer move to a new one about 10 s after
+#: its last heartbeat (30 s by default).
+TRIGGERER_FAILOVER = {
+    "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
+    "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+}
 
 
 def free_port() -> int:
@@ -102,6 +112,43 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: f
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=timeout)
+
+
+def descendant(root: int, matches: Callable[[str], bool], recursive: bool = True) -> psutil.Process | None:
+    """The first process under ``root`` (a pid) whose command line ``matches``, or None.
+
+    :param root: The process whose children, and their children, are searched.
+    :param matches: Told each process's command line, joined with spaces (its title, once Airflow set one).
+    :param recursive: Search the children's children too; False looks at ``root``'s own children only.
+    """
+    for child in psutil.Process(root).children(recursive=recursive):
+        try:
+            title = " ".join(child.cmdline())
+        except psutil.Error:  # it ended while we looked
+            continue
+        if matches(title):
+            return child
+    return None
+
+
+def kill_tree(process: psutil.Process) -> None:
+    """SIGKILL a process and every process under it, as a crashed machine would; wait until they are gone."""
+    try:
+        victims = [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for victim in victims:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            victim.kill()
+
+    def ended(victim: psutil.Process) -> bool:
+        # A killed process whose parent (not this script) has not reaped it yet is a zombie: ended.
+        try:
+            return bool(victim.status() == psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return True
+
+    wait(f"process {process.pid} and its children to end", lambda: all(map(ended, victims)), 30, every=0.1)
 
 
 def dag_runs(env: Mapping[str, str], dag_id: str) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """End to end with real Airflow processes against the emulator.
 
 One ``airflow standalone`` (scheduler, DAG processor, triggerer, API server, LocalExecutor workers) runs on
-a throw-away SQLite metadata DB against the bundled emulator and goes through three scenarios in turn:
+a throw-away SQLite metadata DB against the bundled emulator and goes through five scenarios in turn:
 
 1. A task killed mid-run reattaches to its dbt Cloud run. A DAG starts a 40-second run and polls it on
    the worker; once the run is RUNNING the task process is killed with SIGKILL, as a crashed worker
@@ -17,6 +17,16 @@ a throw-away SQLite metadata DB against the bundled emulator and goes through th
    task instance a new ``max_tries``, so each rerun must start a new dbt Cloud run with a marker of its
    own rather than hand back the earlier successful run: three runs, three distinct markers, three
    fresh submits in the task logs and no reattachment.
+4. A deferred wait survives its triggerer. While a deferrable task's trigger waits on a 30-second run,
+   the triggerer and its children are killed with SIGKILL and a new triggerer is started; the trigger
+   must move to it and poll the same run, and the DAG run (no retries) must succeed with one run.
+5. Extra links through the REST API. For the finished task instances of scenarios 1 and 4, the API
+   server's ``.../taskInstances/run/links`` must give the run's page (the URL in XCom ``job_run_url``,
+   the emulator run's ``href``) and the job's page.
+
+A task supervisor sent SIGTERM is not among them: Airflow 3.3's supervisor forwards the signal to the task
+process, which calls ``on_kill``, and that cancels the run as the official operator's does
+(docs/operators.md): a retry has no running run to reattach to.
 
 Run it with ``make e2e``; ``tests/integration/test_real_processes.py`` runs it too.
 """
@@ -26,8 +36,10 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -37,11 +49,15 @@ from typing import Any
 
 import psutil
 from airflow_processes import (
+    TRIGGERER_FAILOVER,
     airflow,
     airflow_env,
     dag_run_state,
+    dag_runs,
+    descendant,
     emulator_data,
     free_port,
+    kill_tree,
     start,
     stop,
     task_logs,
@@ -51,9 +67,11 @@ from airflow_processes import (
 JOB_ID = 302
 DEFERRED_JOB_ID = 301
 CLEAR_JOB_ID = 300
+TRIGGERER_JOB_ID = 303
 DAG_ID = "e2e_crash"
 DEFERRED_DAG_ID = "e2e_flaky_deferred"
 CLEAR_DAG_ID = "e2e_clear"
+TRIGGERER_DAG_ID = "e2e_triggerer_killed"
 DAG_FILE = f'''
 from datetime import datetime, timedelta
 
@@ -76,6 +94,9 @@ with DAG(dag_id="{CLEAR_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None
     DbtCloudRunJobOperator(
         task_id="run", job_id={CLEAR_JOB_ID}, check_interval=1, retries=1, retry_delay=timedelta(seconds=1)
     )
+
+with DAG(dag_id="{TRIGGERER_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
+    DbtCloudRunJobOperator(task_id="run", job_id={TRIGGERER_JOB_ID}, check_interval=1, deferrable=True)
 '''
 #: Status requests answered 503 in a row during the deferred wait: more than one poll's retries.
 FLAKY_POLLS = 8
@@ -84,6 +105,9 @@ MARKER = re.compile(r"\[airflow:[0-9a-f]{16}\]")
 #: A progress line about one dbt node done, as the hook's wait and the trigger log it.
 NODE_PROGRESS = re.compile(r"Job run \d+, step \d+: \d+/\d+ (?:OK|PASS|WARN|FAIL|ERROR|SKIP)\b")
 CLEAR_STEPS = ("first run", "whole-DAG-run clear (REST API)", "task clear (CLI)")
+#: The names of the run operator's extra links (``airflow_dbtcloud/links/dbt.py``).
+RUN_LINK = "dbt Cloud Job Run"
+JOB_LINK = "dbt Cloud Job"
 
 
 def _runs(emu: Any, job_id: int, *related: str) -> list[dict[str, Any]]:
@@ -94,16 +118,20 @@ def _runs(emu: Any, job_id: int, *related: str) -> list[dict[str, Any]]:
     return list(emulator_data(emu, "/runs/", **query))
 
 
-def _task_process(standalone: psutil.Process) -> psutil.Process | None:
+def _task_process(standalone: int) -> psutil.Process | None:
     """The process running the task: a child of a LocalExecutor worker that is not itself a worker."""
-    for child in standalone.children(recursive=True):
-        try:
-            title = " ".join(child.cmdline())
-        except psutil.Error:
-            continue
-        if title.startswith("airflow worker -- ") and "LocalExecutor" not in title:
-            return child
-    return None
+    return descendant(
+        standalone, lambda title: title.startswith("airflow worker -- ") and "LocalExecutor" not in title
+    )
+
+
+def _polls(emu: Any, run_id: int, since: float) -> int:
+    """How many times the run's status was asked for since ``since`` (epoch seconds), by anyone."""
+    return sum(
+        1
+        for entry in emu.journal
+        if entry.get("route") == "get_run" and entry["ts"] >= since and f"/runs/{run_id}/" in entry["path"]
+    )
 
 
 class RestApi:
@@ -139,6 +167,98 @@ class RestApi:
         )
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return json.load(response)
+
+
+def _ti_path(dag_id: str, dag_run_id: str) -> str:
+    """The REST API path of the ``run`` task's instance in one DAG run."""
+    return f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(dag_run_id, safe='')}/taskInstances/run"
+
+
+def _ti_state(api: RestApi, dag_id: str, dag_run_id: str) -> str | None:
+    """The state of the ``run`` task's instance, or None before the scheduler created it."""
+    try:
+        state = api("GET", _ti_path(dag_id, dag_run_id))["state"]
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+    return None if state is None else str(state)
+
+
+@dataclass
+class Failover:
+    """What the triggerer scenario saw."""
+
+    run_in_progress_at_kill: bool = False
+    polls_after_restart: int = 0
+    state: str | None = None
+    error: str | None = None
+
+
+def _triggerer_killed(
+    api: RestApi,
+    env: dict[str, str],
+    emu: Any,
+    standalone: int,
+    spawned: list[subprocess.Popen[bytes]],
+    seen: Failover,
+) -> None:
+    """SIGKILL the triggerer while a deferred task's trigger waits, start another, and wait for the DAG run.
+
+    :param standalone: The pid of ``airflow standalone``, whose triggerer is killed.
+    :param spawned: Where the new triggerer's process goes, for the caller to stop.
+    :param seen: Filled in as the scenario goes.
+    """
+    dag_run_id = api("POST", f"/api/v2/dags/{TRIGGERER_DAG_ID}/dagRuns", {"logical_date": None})["dag_run_id"]
+    wait("the task to defer", lambda: _ti_state(api, TRIGGERER_DAG_ID, dag_run_id) == "deferred", 120)
+    deferred_at = time.time()
+    run_id = int(_runs(emu, TRIGGERER_JOB_ID)[-1]["id"])
+    # Once the task has deferred, its process is gone: a status request now comes from the trigger.
+    wait("the trigger to poll the run", lambda: _polls(emu, run_id, deferred_at), 60, every=0.2)
+    # The triggerer's main process; its child running the triggers has the same command line.
+    triggerer = descendant(standalone, lambda title: title.endswith(" triggerer"), recursive=False)
+    if triggerer is None:
+        raise RuntimeError("found no triggerer under airflow standalone")
+    seen.run_in_progress_at_kill = not emu.get_run(run_id)["is_complete"]
+    print(
+        f"killing triggerer {triggerer.pid} and its children with SIGKILL while the trigger waits", flush=True
+    )
+    kill_tree(triggerer)
+    restarted_at = time.time()
+    spawned.append(start(env, Path(env["AIRFLOW_HOME"]) / "triggerer.log", "triggerer"))
+    dag_run = f"/api/v2/dags/{TRIGGERER_DAG_ID}/dagRuns/{urllib.parse.quote(dag_run_id, safe='')}"
+    seen.state = wait(
+        f"the {TRIGGERER_DAG_ID} DAG run to finish",
+        lambda: (s := api("GET", dag_run)["state"]) in ("success", "failed") and s,
+        180,
+    )
+    seen.polls_after_restart = _polls(emu, run_id, restarted_at)
+
+
+def _links(api: RestApi, emu: Any, dag_id: str, dag_run_id: str, job_id: int) -> tuple[bool, bool]:
+    """Read the ``run`` task's extra links through the REST API: do they give the run's and the job's page?"""
+    ti = _ti_path(dag_id, dag_run_id)
+    links = api("GET", f"{ti}/links")["extra_links"]
+    pushed = api("GET", f"{ti}/xcomEntries/job_run_url?deserialize=true")["value"]
+    run = _runs(emu, job_id)[-1]
+    job_page = f"{emu.base_url}/deploy/{emu.account_id}/projects/{run['project_id']}/jobs/{job_id}/"
+    print(f"{dag_id}: extra links {links}; XCom job_run_url {pushed!r}", flush=True)
+    return links.get(RUN_LINK) == pushed == run["href"], links.get(JOB_LINK) == job_page
+
+
+def _finished_links(api: RestApi, env: dict[str, str], emu: Any) -> dict[str, tuple[bool, bool]]:
+    """Check the links of the run tasks of the SIGKILL and triggerer scenarios, as ``_links`` does.
+
+    :return: The two checks by DAG id; a DAG whose links could not be read is left out.
+    """
+    checked = {}
+    for dag_id, job_id in ((DAG_ID, JOB_ID), (TRIGGERER_DAG_ID, TRIGGERER_JOB_ID)):
+        try:
+            dag_run_id = str(dag_runs(env, dag_id)[0]["run_id"])  # each DAG has run once
+            checked[dag_id] = _links(api, emu, dag_id, dag_run_id, job_id)
+        except Exception as error:  # recorded, so the summary lines still come
+            print(f"{dag_id}: links not read: {type(error).__name__}: {error}", flush=True)
+    return checked
 
 
 @dataclass
@@ -197,7 +317,7 @@ def _clear_path(api: RestApi, env: dict[str, str], emu: Any, seen: ClearPath) ->
 
 
 def main() -> int:
-    """Run the three scenarios; return 0 when each behaved as described in the module docstring."""
+    """Run the five scenarios; return 0 when each behaved as described in the module docstring."""
     from airflow_dbtcloud.testing import RUNNING, run_emulator
 
     home = Path(tempfile.mkdtemp(prefix="airflow-dbtcloud-e2e-"))
@@ -207,10 +327,14 @@ def main() -> int:
     password_file = home / "simple_auth_manager_passwords.json.generated"
     api = RestApi(f"http://127.0.0.1:{api_port}", password_file)
     clear = ClearPath()
+    failover = Failover()
+    links: dict[str, tuple[bool, bool]] = {}
+    spawned: list[subprocess.Popen[bytes]] = []
     with run_emulator() as emu:
         emu.set_job_script(JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=40)
         emu.set_job_script(DEFERRED_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=20)
         emu.set_job_script(CLEAR_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=2)
+        emu.set_job_script(TRIGGERER_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=30)
         env = airflow_env(
             home,
             emu.env(),
@@ -220,6 +344,8 @@ def main() -> int:
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(password_file),
             AIRFLOW__API__PORT=str(api_port),
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{api_port}/execution/",
+            # The killed triggerer's trigger moves to the new one within seconds.
+            **TRIGGERER_FAILOVER,
         )
         print(f"airflow standalone in {home}; emulator at {emu.base_url}", flush=True)
         process = start(env, home / "standalone.log", "standalone")
@@ -231,7 +357,7 @@ def main() -> int:
                 lambda: RUNNING in [int(run["status"]) for run in _runs(emu, JOB_ID)],
                 120,
             )
-            victim = wait("the task process", lambda: _task_process(psutil.Process(process.pid)), 60)
+            victim = wait("the task process", lambda: _task_process(process.pid), 60)
             print(f"killing task process {victim.pid} with SIGKILL while the run is RUNNING", flush=True)
             victim.send_signal(signal.SIGKILL)
             state = wait(
@@ -256,8 +382,17 @@ def main() -> int:
                 # Recorded rather than raised, so the other scenarios still get their summary lines.
                 clear.error = f"{type(error).__name__}: {error}"
                 print(f"{CLEAR_DAG_ID}: stopped early: {clear.error}", flush=True)
+            print(f"== {TRIGGERER_DAG_ID}: the triggerer is killed while the trigger waits", flush=True)
+            try:
+                _triggerer_killed(api, env, emu, process.pid, spawned, failover)
+            except Exception as error:
+                failover.error = f"{type(error).__name__}: {error}"
+                print(f"{TRIGGERER_DAG_ID}: stopped early: {failover.error}", flush=True)
+            print("== extra links of the finished run tasks through the REST API", flush=True)
+            links = _finished_links(api, env, emu)
         finally:
-            stop(process)
+            for started in (*spawned, process):
+                stop(started)
         runs = emu.runs_created(JOB_ID)
         reattached = "Reattaching to dbt Cloud run" in task_logs(home, DAG_ID)
         deferred_runs = emu.runs_created(DEFERRED_JOB_ID)
@@ -271,7 +406,9 @@ def main() -> int:
         ]
         clear_logs = task_logs(home, CLEAR_DAG_ID)
         logs = task_logs(home)
-        leaked = emu.token in logs or emu.token in (home / "standalone.log").read_text(errors="replace")
+        failover_runs = emu.runs_created(TRIGGERER_JOB_ID)
+        process_logs = "".join(p.read_text(errors="replace") for p in home.glob("*.log"))
+        leaked = emu.token in logs or emu.token in process_logs
     fresh_submits = clear_logs.count("(fresh submit)")
     reattach_lines = clear_logs.count("Reattaching to dbt Cloud run")
     markers_distinct = (
@@ -299,6 +436,14 @@ def main() -> int:
         f"{clear.max_tries}; run ids: {[run['id'] for run in clear_runs]}; markers: {markers}; "
         f"fresh submits logged: {fresh_submits}; reattach lines: {reattach_lines}"
     )
+    print(
+        f"Triggerer killed mid-wait: DAG run {failover.state}; "
+        f"runs of job {TRIGGERER_JOB_ID}: {failover_runs}; "
+        f"run in progress at the kill: {failover.run_in_progress_at_kill}; "
+        f"new triggerer polled the run: {failover.polls_after_restart > 0}"
+    )
+    link_checks = [f"{d}: run page {run}, job page {job}" for d, (run, job) in links.items()]
+    print(f"Extra links through the REST API: {'; '.join(link_checks) or 'not read'}")
     print(f"API token in any log: {'YES (bug)' if leaked else 'no'}")
     ok = (
         state == "success"
@@ -316,6 +461,13 @@ def main() -> int:
         and markers_distinct
         and fresh_submits == len(CLEAR_STEPS)
         and reattach_lines == 0
+        and failover.error is None
+        and failover.state == "success"
+        and failover_runs == 1
+        and failover.run_in_progress_at_kill
+        and failover.polls_after_restart > 0
+        and set(links) == {DAG_ID, TRIGGERER_DAG_ID}
+        and all(run and job for run, job in links.values())
         and not leaked
     )
     print("e2e tests " + ("passed" if ok else f"FAILED (see {home})"))

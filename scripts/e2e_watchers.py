@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_processes import (
+    TRIGGERER_FAILOVER,
     airflow,
     airflow_env,
     dag_runs,
@@ -214,9 +215,8 @@ def main() -> int:
         env = airflow_env(
             home,
             emu.env(),
-            # A killed triggerer's watchers move to a new one once its heartbeat is this old.
-            AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD="10",
-            AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="2",
+            # A killed triggerer's watchers move to a new one within seconds.
+            **TRIGGERER_FAILOVER,
             AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
             # The task that fetches an artifact runs through the Execution API of an API server.
             AIRFLOW__API__PORT=str(api_port),

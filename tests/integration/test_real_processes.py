@@ -4,7 +4,8 @@ The scenarios live in ``scripts/e2e_airflow.py`` so people can run them by hand 
 run as a subprocess: one dbt Cloud run after the task process was SIGKILLed, a deferred wait in the
 real triggerer that outlasts a burst of 503s (both waits logging the run's progress node by node), and
 a task that starts a new run each time it is cleared (the whole DAG run through the REST API, then the
-task alone with the CLI).
+task alone with the CLI), a deferred wait that moves to a new triggerer after the first was SIGKILLed,
+and the run task's extra links as the REST API gives them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def test_real_scheduler_and_triggerer_scenarios():
     assert re.search(
         r"Progress lines about dbt nodes: [1-9]\d* in the polled task's log, [1-9]\d* in the triggerer's",
         output,
+    ), output[-3000:]
+    assert "killing triggerer" in output, output[-3000:]
+    assert (
+        "Triggerer killed mid-wait: DAG run success; runs of job 303: 1; run in progress at the kill: True; "
+        "new triggerer polled the run: True" in output
+    ), output[-3000:]
+    assert (
+        "Extra links through the REST API: e2e_crash: run page True, job page True; "
+        "e2e_triggerer_killed: run page True, job page True" in output
     ), output[-3000:]
     assert "API token in any log: no" in output
     assert returncode == 0, output[-3000:]
