@@ -1602,7 +1602,7 @@ def _listing_section(
         f"API's default) and the same job payloads (SHA-256 of each job's JSON with sorted keys, "
         f"`{sha[:16]}...`); the benchmark stops if they differ. Both return one `requests.Response` per "
         "page. The official hook asks for one page after the other. Ours asks for the first page, which "
-        f"tells the total, then sends the other {pages - 1} as one batch on {concurrency} threads "
+        f"tells the total, then sends the other {pages - 1} in bounded batches on {concurrency} threads "
         f"(`max_concurrency`, default {concurrency}): {waves} requests in a row where the official hook "
         f"makes {pages}, so at equal cost per request the ratio cannot pass {pages / waves:.1f}x. The "
         "emulator answers on one thread that shares the machine with the worker: its CPU per listing (in "
