@@ -87,6 +87,19 @@ def _escaping_link(conn: dict[str, Any], workdir: str) -> Any:
     return _artifact_operator(conn, workdir, path="run_results.json", output_file_name="out/x.json")
 
 
+def _sensor_poke(conn: dict[str, Any], **kwargs: Any) -> Any:
+    from airflow_dbtcloud.sensors.dbt import DbtCloudJobRunSensor
+
+    _with_connection(conn)
+    return DbtCloudJobRunSensor(task_id="s", **kwargs).poke({"ti": _TaskInstance()})
+
+
+def _watcher(**kwargs: Any) -> Any:
+    from airflow_dbtcloud.triggers.dbt import DbtCloudJobRunEventTrigger
+
+    return DbtCloudJobRunEventTrigger(**kwargs)
+
+
 CONFIG = "DbtCloudConfigError"
 CASES: list[Case] = [
     # The connection
@@ -328,6 +341,46 @@ CASES: list[Case] = [
         _escaping_link,
         "ValueError",
         ("outside",),
+    ),
+    Case(
+        "DbtCloudJobRunSensor",
+        "run_id",
+        "'abc'",
+        lambda c, _: _sensor_poke(c, run_id="abc"),
+        CONFIG,
+        ("run_id", "'abc'"),
+    ),
+    Case(
+        "DbtCloudJobRunSensor",
+        "mode with job_id",
+        "'reschedule'",
+        lambda c, _: _sensor_poke(c, job_id=300, mode="reschedule"),
+        "ValueError",
+        ("reschedule", "job_id"),
+    ),
+    Case(
+        "DbtCloudJobRunEventTrigger",
+        "job_id",
+        "'x'",
+        lambda c, _: _watcher(job_id="x"),
+        CONFIG,
+        ("job_id", "'x'"),
+    ),
+    Case(
+        "DbtCloudJobRunEventTrigger",
+        "window",
+        "500",
+        lambda c, _: _watcher(job_id=300, window=500),
+        "ValueError",
+        ("window", "500"),
+    ),
+    Case(
+        "DbtCloudJobRunEventTrigger",
+        "statuses",
+        "['nope']",
+        lambda c, _: _watcher(job_id=300, statuses=["nope"]),
+        "ValueError",
+        ("statuses", "'nope'"),
     ),
 ]
 

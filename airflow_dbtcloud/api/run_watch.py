@@ -72,11 +72,14 @@ class RunFilter:
     started_after: datetime | None = None
 
     def __post_init__(self) -> None:
-        statuses = frozenset(int(status) for status in self.statuses)
+        try:
+            statuses = frozenset(int(status) for status in self.statuses)
+        except (TypeError, ValueError):
+            statuses = frozenset()  # refused below, with what was given
         if not statuses or not all(DbtCloudJobRunStatus.is_terminal(status) for status in statuses):
             raise ValueError(
                 f"statuses must be end statuses of a run (10 success, 20 error, 30 cancelled), "
-                f"got {sorted(self.statuses)}"
+                f"got {list(self.statuses)!r}"
             )
         object.__setattr__(self, "statuses", statuses)
 

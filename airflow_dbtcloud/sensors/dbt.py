@@ -161,6 +161,7 @@ class DbtCloudJobRunSensor(BaseSensorOperator):
         """
         if self._next_run is not None:
             return self._poke_next_run(context)
+        self.run_id = require_id("run_id", self.run_id)  # also when poke is called without execute
         if self._waiter is None:
             # Only the error budget of this waiter is used; BaseSensorOperator owns timing and deadlines.
             self._waiter = Waiter(
