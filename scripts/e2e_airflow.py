@@ -23,10 +23,15 @@ a throw-away SQLite metadata DB against the bundled emulator and goes through fi
 5. Extra links through the REST API. For the finished task instances of scenarios 1 and 4, the API
    server's ``.../taskInstances/run/links`` must give the run's page (the URL in XCom ``job_run_url``,
    the emulator run's ``href``) and the job's page.
-
-A task supervisor sent SIGTERM is not among them: Airflow 3.3's supervisor forwards the signal to the task
-process, which calls ``on_kill``, and that cancels the run as the official operator's does
-(docs/operators.md): a retry has no running run to reattach to.
+6. A task killed while its run POST waits for an answer. The emulator holds the POST for a few seconds
+   before creating the run; the task process is SIGKILLed while the request is held, so no try ever
+   hears the run id. The run appears after the kill; the retry must find it by the task's marker and
+   follow it: one run in the journal, the DAG run succeeds.
+7. A task supervisor sent SIGTERM (a worker shutting down, or a person marking the task failed). Airflow
+   3.3's supervisor forwards the signal to the task process, which calls ``on_kill``: the run is
+   cancelled and the cancellation confirmed, the task fails without a retry starting another run: one
+   run in the journal, cancelled. A retry cannot reattach here, because ``on_kill`` ended the run, as
+   the official operator's does (docs/reliability.md says why we keep that).
 
 Run it with ``make e2e``; ``tests/integration/test_real_processes.py`` runs it too.
 """
@@ -72,6 +77,13 @@ DAG_ID = "e2e_crash"
 DEFERRED_DAG_ID = "e2e_flaky_deferred"
 CLEAR_DAG_ID = "e2e_clear"
 TRIGGERER_DAG_ID = "e2e_triggerer_killed"
+#: Jobs the emulator adds at start (``Emulator.add_jobs``), after the four configured ones.
+POST_KILLED_JOB_ID = 304
+SIGTERM_JOB_ID = 305
+POST_KILLED_DAG_ID = "e2e_post_answer_killed"
+SIGTERM_DAG_ID = "e2e_supervisor_sigterm"
+#: How long the emulator holds the run POST before it creates the run; the retry comes later than that.
+POST_HELD_SECONDS = 6
 DAG_FILE = f'''
 from datetime import datetime, timedelta
 
@@ -97,6 +109,17 @@ with DAG(dag_id="{CLEAR_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None
 
 with DAG(dag_id="{TRIGGERER_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
     DbtCloudRunJobOperator(task_id="run", job_id={TRIGGERER_JOB_ID}, check_interval=1, deferrable=True)
+
+with DAG(dag_id="{POST_KILLED_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
+    DbtCloudRunJobOperator(
+        task_id="run", job_id={POST_KILLED_JOB_ID}, check_interval=1, retries=1,
+        retry_delay=timedelta(seconds={POST_HELD_SECONDS * 2}),
+    )
+
+with DAG(dag_id="{SIGTERM_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
+    DbtCloudRunJobOperator(
+        task_id="run", job_id={SIGTERM_JOB_ID}, check_interval=1, retries=1, retry_delay=timedelta(seconds=1)
+    )
 '''
 #: Status requests answered 503 in a row during the deferred wait: more than one poll's retries.
 FLAKY_POLLS = 8
@@ -122,6 +145,17 @@ def _task_process(standalone: int) -> psutil.Process | None:
     """The process running the task: a child of a LocalExecutor worker that is not itself a worker."""
     return descendant(
         standalone, lambda title: title.startswith("airflow worker -- ") and "LocalExecutor" not in title
+    )
+
+
+def _finished(env: dict[str, str], dag_id: str) -> str:
+    """Wait for the DAG's latest run to end (at most 240 s); return its state."""
+    return str(
+        wait(
+            f"the {dag_id} DAG run to finish",
+            lambda: (s := dag_run_state(env, dag_id)) in ("success", "failed") and s,
+            240,
+        )
     )
 
 
@@ -316,8 +350,68 @@ def _clear_path(api: RestApi, env: dict[str, str], emu: Any, seen: ClearPath) ->
     settle(CLEAR_STEPS[2], tries)
 
 
+@dataclass
+class PostKilled:
+    """What the scenario of a task killed while its run POST was held saw."""
+
+    no_run_at_kill: bool = False
+    state: str | None = None
+    error: str | None = None
+
+
+def _post_answer_killed(env: dict[str, str], emu: Any, standalone: int, seen: PostKilled) -> None:
+    """SIGKILL the task process while the emulator holds its run POST, then wait for the DAG run.
+
+    :param standalone: The pid of ``airflow standalone``, under which the task process runs.
+    :param seen: Filled in as the scenario goes.
+    """
+    held = emu.add_fault(route="trigger_run", kind="latency", latency=POST_HELD_SECONDS, status=None, times=1)
+    airflow(env, "dags", "trigger", POST_KILLED_DAG_ID)
+    wait("the run POST to reach the emulator", lambda: held.hits >= 1, 120, every=0.1)
+    victim = wait("the task process", lambda: _task_process(standalone), 30, every=0.1)
+    seen.no_run_at_kill = emu.runs_created(POST_KILLED_JOB_ID) == 0
+    print(f"killing task process {victim.pid} with SIGKILL while its run POST is held", flush=True)
+    victim.send_signal(signal.SIGKILL)
+    seen.state = _finished(env, POST_KILLED_DAG_ID)
+
+
+@dataclass
+class Sigterm:
+    """What the scenario of a task supervisor sent SIGTERM saw."""
+
+    supervisor: str = ""
+    state: str | None = None
+    run_status: str | None = None
+    error: str | None = None
+
+
+def _supervisor_sigterm(env: dict[str, str], emu: Any, standalone: int, seen: Sigterm) -> None:
+    """Send SIGTERM to the supervisor of a task polling a RUNNING run, then wait for the DAG run.
+
+    :param standalone: The pid of ``airflow standalone``, under which the supervisor runs.
+    :param seen: Filled in as the scenario goes.
+    """
+    from airflow_dbtcloud.testing import RUNNING
+
+    airflow(env, "dags", "trigger", SIGTERM_DAG_ID)
+    wait(
+        "the dbt Cloud run to be RUNNING",
+        lambda: RUNNING in [int(run["status"]) for run in _runs(emu, SIGTERM_JOB_ID)],
+        120,
+    )
+    task = wait("the task process", lambda: _task_process(standalone), 60)
+    supervisor = task.parent()
+    if supervisor is None:
+        raise RuntimeError(f"task process {task.pid} has no parent")
+    seen.supervisor = " ".join(supervisor.cmdline())
+    print(f"sending SIGTERM to the task supervisor {supervisor.pid} ({seen.supervisor})", flush=True)
+    supervisor.send_signal(signal.SIGTERM)
+    seen.state = _finished(env, SIGTERM_DAG_ID)
+    seen.run_status = str(_runs(emu, SIGTERM_JOB_ID)[-1]["status_humanized"])
+
+
 def main() -> int:
-    """Run the five scenarios; return 0 when each behaved as described in the module docstring."""
+    """Run the seven scenarios; return 0 when each behaved as described in the module docstring."""
     from airflow_dbtcloud.testing import RUNNING, run_emulator
 
     home = Path(tempfile.mkdtemp(prefix="airflow-dbtcloud-e2e-"))
@@ -328,6 +422,8 @@ def main() -> int:
     api = RestApi(f"http://127.0.0.1:{api_port}", password_file)
     clear = ClearPath()
     failover = Failover()
+    post_killed = PostKilled()
+    sigterm = Sigterm()
     links: dict[str, tuple[bool, bool]] = {}
     spawned: list[subprocess.Popen[bytes]] = []
     with run_emulator() as emu:
@@ -335,6 +431,11 @@ def main() -> int:
         emu.set_job_script(DEFERRED_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=20)
         emu.set_job_script(CLEAR_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=2)
         emu.set_job_script(TRIGGERER_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=30)
+        added = emu.add_jobs(2)
+        if added != [POST_KILLED_JOB_ID, SIGTERM_JOB_ID]:
+            raise RuntimeError(f"the emulator added jobs {added}, not the ids the DAG file uses")
+        emu.set_job_script(POST_KILLED_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=3)
+        emu.set_job_script(SIGTERM_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=40)
         env = airflow_env(
             home,
             emu.env(),
@@ -360,19 +461,11 @@ def main() -> int:
             victim = wait("the task process", lambda: _task_process(process.pid), 60)
             print(f"killing task process {victim.pid} with SIGKILL while the run is RUNNING", flush=True)
             victim.send_signal(signal.SIGKILL)
-            state = wait(
-                "the DAG run to finish",
-                lambda: (s := dag_run_state(env, DAG_ID)) in ("success", "failed") and s,
-                240,
-            )
+            state = _finished(env, DAG_ID)
             print(f"== {DEFERRED_DAG_ID}: {FLAKY_POLLS} status requests in a row answered 503", flush=True)
             emu.add_fault(route="get_run", kind="status", status=503, sequence=[None] + [503] * FLAKY_POLLS)
             airflow(env, "dags", "trigger", DEFERRED_DAG_ID)
-            deferred_state = wait(
-                "the deferred DAG run to finish",
-                lambda: (s := dag_run_state(env, DEFERRED_DAG_ID)) in ("success", "failed") and s,
-                240,
-            )
+            deferred_state = _finished(env, DEFERRED_DAG_ID)
             print(f"== {CLEAR_DAG_ID}: run, clear the DAG run (REST API), clear the task (CLI)", flush=True)
             emu.clear_faults()
             try:
@@ -390,6 +483,18 @@ def main() -> int:
                 print(f"{TRIGGERER_DAG_ID}: stopped early: {failover.error}", flush=True)
             print("== extra links of the finished run tasks through the REST API", flush=True)
             links = _finished_links(api, env, emu)
+            print(f"== {POST_KILLED_DAG_ID}: the task is killed while its run POST is held", flush=True)
+            try:
+                _post_answer_killed(env, emu, process.pid, post_killed)
+            except Exception as error:
+                post_killed.error = f"{type(error).__name__}: {error}"
+                print(f"{POST_KILLED_DAG_ID}: stopped early: {post_killed.error}", flush=True)
+            print(f"== {SIGTERM_DAG_ID}: the task supervisor is sent SIGTERM", flush=True)
+            try:
+                _supervisor_sigterm(env, emu, process.pid, sigterm)
+            except Exception as error:
+                sigterm.error = f"{type(error).__name__}: {error}"
+                print(f"{SIGTERM_DAG_ID}: stopped early: {sigterm.error}", flush=True)
         finally:
             for started in (*spawned, process):
                 stop(started)
@@ -407,6 +512,12 @@ def main() -> int:
         clear_logs = task_logs(home, CLEAR_DAG_ID)
         logs = task_logs(home)
         failover_runs = emu.runs_created(TRIGGERER_JOB_ID)
+        post_killed_runs = emu.runs_created(POST_KILLED_JOB_ID)
+        found_by_marker = "carrying this task's marker" in task_logs(home, POST_KILLED_DAG_ID)
+        sigterm_runs = emu.runs_created(SIGTERM_JOB_ID)
+        sigterm_logs = task_logs(home, SIGTERM_DAG_ID)
+        kill_lines = ("because the task was killed", "has been cancelled successfully")
+        cancelled_by_kill = all(line in sigterm_logs for line in kill_lines)
         process_logs = "".join(p.read_text(errors="replace") for p in home.glob("*.log"))
         leaked = emu.token in logs or emu.token in process_logs
     fresh_submits = clear_logs.count("(fresh submit)")
@@ -444,6 +555,15 @@ def main() -> int:
     )
     link_checks = [f"{d}: run page {run}, job page {job}" for d, (run, job) in links.items()]
     print(f"Extra links through the REST API: {'; '.join(link_checks) or 'not read'}")
+    print(
+        f"Task killed while its run POST was held: DAG run {post_killed.state}; "
+        f"runs of job {POST_KILLED_JOB_ID}: {post_killed_runs}; no run yet at the kill: "
+        f"{post_killed.no_run_at_kill}; the retry found the run by its marker: {found_by_marker}"
+    )
+    print(
+        f"Supervisor sent SIGTERM: DAG run {sigterm.state}; runs of job {SIGTERM_JOB_ID}: {sigterm_runs} "
+        f"({sigterm.run_status}); cancelled and confirmed by on_kill: {cancelled_by_kill}"
+    )
     print(f"API token in any log: {'YES (bug)' if leaked else 'no'}")
     ok = (
         state == "success"
@@ -468,6 +588,16 @@ def main() -> int:
         and failover.polls_after_restart > 0
         and set(links) == {DAG_ID, TRIGGERER_DAG_ID}
         and all(run and job for run, job in links.values())
+        and post_killed.error is None
+        and post_killed.state == "success"
+        and post_killed.no_run_at_kill
+        and post_killed_runs == 1
+        and found_by_marker
+        and sigterm.error is None
+        and sigterm.state == "failed"
+        and sigterm_runs == 1
+        and sigterm.run_status == "Cancelled"
+        and cancelled_by_kill
         and not leaked
     )
     print("e2e tests " + ("passed" if ok else f"FAILED (see {home})"))

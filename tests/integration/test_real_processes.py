@@ -5,7 +5,8 @@ run as a subprocess: one dbt Cloud run after the task process was SIGKILLed, a d
 real triggerer that outlasts a burst of 503s (both waits logging the run's progress node by node), and
 a task that starts a new run each time it is cleared (the whole DAG run through the REST API, then the
 task alone with the CLI), a deferred wait that moves to a new triggerer after the first was SIGKILLed,
-and the run task's extra links as the REST API gives them.
+the run task's extra links as the REST API gives them, a task killed while its run POST was held (the
+retry finds the run by its marker), and a supervisor sent SIGTERM (``on_kill`` cancels the one run).
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ def test_real_scheduler_and_triggerer_scenarios():
     assert (
         "Extra links through the REST API: e2e_crash: run page True, job page True; "
         "e2e_triggerer_killed: run page True, job page True" in output
+    ), output[-3000:]
+    assert (
+        "Task killed while its run POST was held: DAG run success; runs of job 304: 1; no run yet at the "
+        "kill: True; the retry found the run by its marker: True" in output
+    ), output[-3000:]
+    assert (
+        "Supervisor sent SIGTERM: DAG run failed; runs of job 305: 1 (Cancelled); cancelled and confirmed "
+        "by on_kill: True" in output
     ), output[-3000:]
     assert "API token in any log: no" in output
     assert returncode == 0, output[-3000:]
