@@ -13,8 +13,9 @@ from airflow_dbtcloud.testing.access import host_header_allowed, token_of
 from airflow_dbtcloud.testing.errors import Invalid, NotFound
 from airflow_dbtcloud.testing.hub import HUB, Hub, hub_of
 from airflow_dbtcloud.testing.journal import BODY_BYTES, Entry, parse_body
+from airflow_dbtcloud.testing.pages import PAGE_PREFIX, page_error
 from airflow_dbtcloud.testing.responses import ALLOWED_ACCOUNTS, BODY, FAULT, TRUNCATE, error
-from airflow_dbtcloud.testing.routes import API_ROUTES, Handler
+from airflow_dbtcloud.testing.routes import API_ROUTES, PAGE_ROUTES, Handler
 
 MISDIRECTED = (
     "This emulator only answers requests addressed to a loopback name (127.0.0.1, localhost, [::1]) or to "
@@ -104,6 +105,17 @@ async def _call(request: web.Request, handler: Handler, hub: Hub) -> web.StreamR
         return error(400, str(exc))
 
 
+async def _page(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer a browser page: no token (a browser has none), no journal, no counter, no fault; errors as
+    HTML."""
+    try:
+        return await handler(request)
+    except NotFound:
+        return page_error(404)
+    except web.HTTPException as exc:  # no such page (404), or not a GET (405)
+        return page_error(exc.status) if exc.status >= 400 else exc
+
+
 class _Dropped(Exception):
     """The connection was dropped on purpose; nothing is sent."""
 
@@ -119,6 +131,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
 
     A request whose ``Host`` names another machine is refused (421) before anything else, unjournaled. The
     body of an API request is read only when its token is valid: a refused request costs its headers.
+    Browser pages (under ``/deploy/``) pass the ``Host`` check only: see :func:`_page`.
 
     :param request: The request.
     :param handler: The route handler.
@@ -127,10 +140,16 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     hub = hub_of(request)
     route = request.match_info.route.name
     is_control = route is not None and route.startswith("_emulator")
+    is_page = request.path.startswith(PAGE_PREFIX)
     if not host_header_allowed(request.headers.get("Host"), hub.bind_host):
-        refused = _control_error(421, MISDIRECTED) if is_control else error(421, MISDIRECTED)
+        if is_page:
+            refused = page_error(421, MISDIRECTED)
+        else:
+            refused = _control_error(421, MISDIRECTED) if is_control else error(421, MISDIRECTED)
         refused.force_close()  # whoever sent it gets nothing more on this connection
         return refused
+    if is_page:
+        return await _page(request, handler)
     if is_control:
         problem = _token_problem(request, hub)
         return await handler(request) if problem is None else _control_error(401, problem)
@@ -188,7 +207,7 @@ def build_app(hub: Hub) -> web.Application:
     """
     app = web.Application(middlewares=[middleware], client_max_size=16 * 1024 * 1024)
     app[HUB] = hub
-    for route in API_ROUTES:
+    for route in (*API_ROUTES, *PAGE_ROUTES):
         app.router.add_route(route.method, route.path, route.handler, name=route.name)
     control.add_routes(app)
     return app

@@ -160,7 +160,7 @@ def run_results_chunks(
     meta = json.dumps(_metadata("run-results", "v6", invocation_id, generated))
     yield from buf.add(f'{{"metadata": {meta}, "results": [')
     for i, r in enumerate(results):
-        yield from buf.add((", " if i else "") + json.dumps(_run_result(r)))
+        yield from buf.add((", " if i else "") + json.dumps(run_result(r)))
     words = command.split()
     args = {"which": words[1] if len(words) > 1 else "", "invocation_command": command}
     yield from buf.add(f'], "elapsed_time": {json.dumps(round(elapsed, 6))}, "args": {json.dumps(args)}}}')
@@ -182,7 +182,12 @@ def run_results(
     return b"".join(run_results_chunks(results, command, invocation_id, generated, elapsed))
 
 
-def _run_result(r: NodeResult) -> dict[str, Any]:
+def run_result(r: NodeResult) -> dict[str, Any]:
+    """Return the entry of run_results.json's ``results`` that describes one node, as it is served.
+
+    :param r: The node's outcome.
+    :return: The entry (``status``, ``timing``, ``execution_time``, ``message``, ``unique_id``...).
+    """
     ran = r.status != "skipped"
     is_test = r.node.resource_type == "test"
     return {

@@ -2,7 +2,8 @@
 
 Every route the emulator answers under ``/api/`` is one row of :data:`API_ROUTES`; the fault route
 names (:data:`FAULT_ROUTES`) and the routes that create runs (:data:`CREATING_ROUTES`) are read from
-it, so a new row is served, journaled and open to faults at once.
+it, so a new row is served, journaled and open to faults at once. :data:`PAGE_ROUTES` are the browser
+pages at the dbt Cloud UI addresses the provider links to; they are served, never journaled nor faulted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from airflow_dbtcloud.testing import artifact_handlers as a
 from airflow_dbtcloud.testing import handlers as h
+from airflow_dbtcloud.testing import pages
 from airflow_dbtcloud.testing import run_handlers as r
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -69,3 +71,16 @@ API_ROUTES: tuple[Route, ...] = (
 )
 FAULT_ROUTES: tuple[str, ...] = tuple(r.name for r in API_ROUTES if r.faultable)
 CREATING_ROUTES: tuple[str, ...] = tuple(r.name for r in API_ROUTES if r.creates_run)
+_PAGE = pages.PAGE_PREFIX + "{account_id}"
+# Browser pages at the UI addresses the provider links to (``api.urls``): HTML, no token, never journaled
+# or faulted (``app.middleware`` answers everything under ``/deploy/`` that way).
+_PAGE_PROJECT = _PAGE + "/projects/{project_id}"
+PAGE_ROUTES: tuple[Route, ...] = (
+    Route(
+        "page_run", "GET", _PAGE + "/projects/{project_id}/runs/{run_id}/", pages.run_page, faultable=False
+    ),
+    Route("page_account_run", "GET", _PAGE + "/runs/{run_id}/", pages.run_page, faultable=False),
+    Route(
+        "page_job", "GET", _PAGE + "/projects/{project_id}/jobs/{job_id}/", pages.job_page, faultable=False
+    ),
+)

@@ -1,4 +1,5 @@
-"""Handlers that read runs while they go: the filtered runs list and one run step."""
+"""Handlers that read runs while they go: the filtered runs list, one run step, and the browser pages of a
+run and of a job."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from airflow_dbtcloud.testing.config import EmulatorConfig
 from airflow_dbtcloud.testing.faults import Fault, FaultSet
 from airflow_dbtcloud.testing.hub import Hub
 from airflow_dbtcloud.testing.origins import DEFAULT_PERSON
+from airflow_dbtcloud.testing.project import Node, Project
 from airflow_dbtcloud.testing.routes import CREATING_ROUTES, FAULT_ROUTES
 from airflow_dbtcloud.testing.state import State
 
@@ -382,6 +383,29 @@ class Emulator:
         :param models: How many (0 = the base project only); ``reset()`` restores the configured size.
         """
         self._state.set_project_size(models)
+
+    def set_project_nodes(self, nodes: Iterable[Node] | None) -> None:
+        """Build later runs from these nodes instead of the configured project.
+
+        A hook for tests that need nodes the emulated project lacks, such as a model whose name holds
+        markup. ``reset()``, :meth:`set_project_size` and ``None`` go back to a generated project.
+
+        :param nodes: Every node of the project, each after its parents; start from
+            ``project.BASE_NODES`` to keep jaffle_shop. None restores the configured size's project.
+        :raises ValueError: For a repeated unique id, or a parent that is not an earlier node.
+        """
+        if nodes is None:
+            self._state.set_project_size(self.config.synthetic_models)
+            return
+        given, seen = tuple(nodes), set[str]()
+        for node in given:
+            missing = [p for p in node.parents if p not in seen]
+            if node.unique_id in seen or missing:
+                raise ValueError(f"node {node.unique_id!r} is repeated or comes before its parents {missing}")
+            seen.add(node.unique_id)
+        project = Project(given)
+        with self._state.lock:
+            self._state.project = project
 
     @property
     def adapter(self) -> str:

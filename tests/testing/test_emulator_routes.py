@@ -6,7 +6,7 @@ from airflow_dbtcloud.testing import FAULT_ROUTES, EmulatorConfig
 from airflow_dbtcloud.testing.app import build_app
 from airflow_dbtcloud.testing.faults import FaultSet
 from airflow_dbtcloud.testing.hub import Hub
-from airflow_dbtcloud.testing.routes import API_ROUTES, CREATING_ROUTES
+from airflow_dbtcloud.testing.routes import API_ROUTES, CREATING_ROUTES, PAGE_ROUTES
 from airflow_dbtcloud.testing.state import State
 
 
@@ -43,6 +43,6 @@ def test_the_app_serves_exactly_the_route_table() -> None:
         for r in build_app(hub).router.routes()
         if r.resource is not None and not (r.name or "").startswith("_emulator")
     }
-    table = {(r.name, r.method, r.path.replace("{path:.+}", "{path}")) for r in API_ROUTES}
+    table = {(r.name, r.method, r.path.replace("{path:.+}", "{path}")) for r in (*API_ROUTES, *PAGE_ROUTES)}
     assert served == table
     assert len({r.name for r in API_ROUTES}) == len(API_ROUTES)
