@@ -596,6 +596,39 @@ class Row:
     values: tuple[float, float] | None = None
     unit: str = ""
 
+    @classmethod
+    def of(
+        cls,
+        scenario: str,
+        metric: str,
+        figures: tuple[float, float] | None,
+        show: Callable[[float], str] | tuple[str, str],
+        unit: str = "",
+        *,
+        scale: float = 1,
+        ratio: bool = True,
+    ) -> Row:
+        """Build a row from the two providers' figures.
+
+        :param scenario: The scenario's name.
+        :param metric: What the row measures.
+        :param figures: ``(official, ours)`` as numbers, for the ratio and the chart; None for a row
+            told in words.
+        :param show: Formats one figure for the table, or the two texts as they are.
+        :param unit: The chart's unit.
+        :param scale: Turns a figure into ``unit`` for the chart (1000 for seconds charted in ms).
+        :param ratio: Whether the table shows official / ours; off for a count where fewer is not better.
+        """
+        if isinstance(show, tuple):
+            official, ours = show
+        else:
+            assert figures is not None, "a row told in words needs its two texts"
+            official, ours = show(figures[0]), show(figures[1])
+        if figures is None:
+            return cls(scenario, metric, official, ours, "")
+        values = (figures[0] * scale, figures[1] * scale)
+        return cls(scenario, metric, official, ours, _ratio(*figures) if ratio else "", values, unit)
+
 
 @dataclass
 class Section:
@@ -638,31 +671,15 @@ def scenario_polling(emu: Any, workers: dict[str, WorkerProcess], polls: int, re
     con = {p: _median(conns[p]) for p in PROVIDERS}
     name = f"1. Deferred-wait polling ({polls} sequential `get_job_status`)"
     rows = [
-        Row(
-            name,
-            "wall per poll (median)",
-            _ms(med["official"]),
-            _ms(med["ours"]),
-            _ratio(*med.values()),
-            (med["official"] * 1000, med["ours"] * 1000),
-            "ms",
+        Row.of(name, "wall per poll (median)", (med["official"], med["ours"]), _ms, "ms", scale=1000),
+        Row.of(
+            name, f"wall for {polls} polls (median)", (tot["official"], tot["ours"]), "{:.2f} s".format, "s"
         ),
-        Row(
-            name,
-            f"wall for {polls} polls (median)",
-            f"{tot['official']:.2f} s",
-            f"{tot['ours']:.2f} s",
-            _ratio(*tot.values()),
-            (tot["official"], tot["ours"]),
-            "s",
-        ),
-        Row(
+        Row.of(
             name,
             f"TCP connections per {polls} polls",
-            f"{con['official']:.0f}",
-            f"{con['ours']:.0f}",
-            _ratio(*con.values()),
             (con["official"], con["ours"]),
+            "{:.0f}".format,
             "connections",
         ),
     ]
@@ -718,22 +735,12 @@ def scenario_flaky(emu: Any, workers: dict[str, WorkerProcess], calls: int, rate
     off, ours = results[variants[0][2]], results[variants[2][2]]
     name = f"2. Flaky API ({rate:.0%} seeded 503 on `get_run`, {calls} sync `get_job_run_status`)"
     rows = [
-        Row(
-            name,
-            f"failed calls (of {calls}), defaults",
-            str(off["failed"]),
-            str(ours["failed"]),
-            _ratio(off["failed"], ours["failed"]),
-            (off["failed"], ours["failed"]),
-            "calls",
-        ),
-        Row(
+        Row.of(name, f"failed calls (of {calls}), defaults", (off["failed"], ours["failed"]), str, "calls"),
+        Row.of(
             name,
             f"wall for {calls} calls, defaults (ours: incl. retry sleeps)",
-            f"{off['wall_s']:.2f} s",
-            f"{ours['wall_s']:.2f} s",
-            _ratio(off["wall_s"], ours["wall_s"]),
             (off["wall_s"], ours["wall_s"]),
+            "{:.2f} s".format,
             "s",
         ),
     ]
@@ -804,26 +811,17 @@ def scenario_download(
         ("official-text", "write(response.text)"),
     ):
         rows.append(
-            Row(
+            Row.of(
                 name,
                 f"peak RSS growth, official {short}",
-                _mib(rss[mode]),
-                _mib(rss["ours"]),
-                _ratio(rss[mode], rss["ours"]),
-                (rss[mode] / 1024, rss["ours"] / 1024),
+                (rss[mode], rss["ours"]),
+                _mib,
                 "MiB",
+                scale=1 / 1024,
             )
         )
         rows.append(
-            Row(
-                name,
-                f"wall, official {short}",
-                f"{wall[mode]:.2f} s",
-                f"{wall['ours']:.2f} s",
-                _ratio(wall[mode], wall["ours"]),
-                (wall[mode], wall["ours"]),
-                "s",
-            )
+            Row.of(name, f"wall, official {short}", (wall[mode], wall["ours"]), "{:.2f} s".format, "s")
         )
     hwm_reset = all(r["hwm_reset"] for rs in results.values() for r in rs)
     lines = [
@@ -895,24 +893,8 @@ def scenario_built(
     rss = {mode: _median(r["peak_delta_kb"] for r in rs) for mode, rs in results.items()}
     name = f"5. What a {models:,}-model run built ({built:,} nodes, manifest padded to {padding_mb} MiB)"
     rows = [
-        Row(
-            name,
-            "wall (ours: events added)",
-            f"{wall['official']:.2f} s",
-            f"{wall['ours']:.2f} s",
-            _ratio(wall["official"], wall["ours"]),
-            (wall["official"], wall["ours"]),
-            "s",
-        ),
-        Row(
-            name,
-            "peak RSS growth",
-            _mib(rss["official"]),
-            _mib(rss["ours"]),
-            _ratio(rss["official"], rss["ours"]),
-            (rss["official"] / 1024, rss["ours"] / 1024),
-            "MiB",
-        ),
+        Row.of(name, "wall (ours: events added)", (wall["official"], wall["ours"]), "{:.2f} s".format, "s"),
+        Row.of(name, "peak RSS growth", (rss["official"], rss["ours"]), _mib, "MiB", scale=1 / 1024),
     ]
     lines = [
         f"### {name}",
@@ -980,12 +962,11 @@ def scenario_duplicates(emu: Any, workers: dict[str, WorkerProcess], repeats: in
     name = "4. Duplicate runs (one `trigger_job_run`, run POST fails once after creating the run)"
     off3, ours = variants[0][2], variants[2][2]
     rows = [
-        Row(
+        Row.of(
             name,
             f"{fault_label}: runs per call (official at `retry_limit=3`)",
-            summary(key, off3),
-            summary(key, ours),
-            "",
+            None,
+            (summary(key, off3), summary(key, ours)),
         )
         for key, _status, fault_label in faults
     ]
@@ -1175,53 +1156,24 @@ def scenario_triggerer(
         print(f"  {label}: {figures[label]}", file=sys.stderr, flush=True)
     official, ours = figures["official"], figures["ours"]
     name = f"6. Triggerer load ({count} run triggers in one loop, TLS, {latency * 1000:.0f} ms latency)"
+
+    def pair(key: str) -> tuple[float, float]:
+        return official[key], ours[key]
+
     rows = [
-        Row(
-            name,
-            "CPU seconds per 1,000 polls",
-            f"{official['cpu_per_1000']:.2f}",
-            f"{ours['cpu_per_1000']:.2f}",
-            _ratio(official["cpu_per_1000"], ours["cpu_per_1000"]),
-            (official["cpu_per_1000"], ours["cpu_per_1000"]),
-            "CPU s",
-        ),
-        Row(
-            name,
-            "TCP connections",
-            f"{official['connections']:.0f}",
-            f"{ours['connections']:.0f}",
-            _ratio(official["connections"], ours["connections"]),
-            (official["connections"], ours["connections"]),
-            "connections",
-        ),
-        Row(
-            name,
-            "peak RSS",
-            f"{official['rss_mib']:.0f} MiB",
-            f"{ours['rss_mib']:.0f} MiB",
-            _ratio(official["rss_mib"], ours["rss_mib"]),
-            (official["rss_mib"], ours["rss_mib"]),
-            "MiB",
-        ),
-        Row(
+        Row.of(name, "CPU seconds per 1,000 polls", pair("cpu_per_1000"), "{:.2f}".format, "CPU s"),
+        Row.of(name, "TCP connections", pair("connections"), "{:.0f}".format, "connections"),
+        Row.of(name, "peak RSS", pair("rss_mib"), "{:.0f} MiB".format, "MiB"),
+        Row.of(
             name,
             f"requests in the busiest minute (ours: budget {LOAD_BUDGET})",
-            f"{official['busiest_minute']:.0f}",
-            f"{ours['busiest_minute']:.0f}",
-            "",
-            (official["busiest_minute"], ours["busiest_minute"]),
+            pair("busiest_minute"),
+            "{:.0f}".format,
             "requests",
+            ratio=False,
         ),
         *(
-            Row(
-                name,
-                f"run end to event, {label}",
-                f"{official[key]:.1f} s",
-                f"{ours[key]:.1f} s",
-                _ratio(official[key], ours[key]),
-                (official[key], ours[key]),
-                "s",
-            )
+            Row.of(name, f"run end to event, {label}", pair(key), "{:.1f} s".format, "s")
             for label, key in (("p50", "delay_p50"), ("p99", "delay_p99"))
         ),
     ]
@@ -1305,23 +1257,13 @@ def scenario_calls(
     official, ours, quiet = (_median(counts[label]) for label in labels)
     name = f"9. API calls per deferrable run (trigger polls about {polls} times)"
     rows = [
-        Row(
-            name,
-            "requests per task (median)",
-            f"{official:.0f}",
-            f"{ours:.0f}",
-            _ratio(official, ours),
-            values=(official, ours),
-            unit="requests",
-        ),
-        Row(
+        Row.of(name, "requests per task (median)", (official, ours), "{:.0f}".format, "requests"),
+        Row.of(
             name,
             "requests per task (median), ours with `log_progress` off",
-            f"{official:.0f}",
-            f"{quiet:.0f}",
-            _ratio(official, quiet),
-            values=(official, quiet),
-            unit="requests",
+            (official, quiet),
+            "{:.0f}".format,
+            "requests",
         ),
     ]
 
@@ -1398,17 +1340,7 @@ def scenario_parse(env: dict[str, str], repeats: int) -> Section:
             times[provider].append(_import_ms(env, PARSE_MODULES[provider]))
     official, ours = _median(times["official"]), _median(times["ours"])
     name = "8. DAG parse cost (import the operators module after `airflow.sdk`)"
-    rows = [
-        Row(
-            name,
-            "import time (median)",
-            f"{official:.0f} ms",
-            f"{ours:.0f} ms",
-            _ratio(official, ours),
-            values=(official, ours),
-            unit="ms",
-        )
-    ]
+    rows = [Row.of(name, "import time (median)", (official, ours), "{:.0f} ms".format, "ms")]
     lines = [
         f"### {name}",
         "",
@@ -1534,39 +1466,35 @@ def _listing_section(
         return f"{wall[p]:.2f} s ({min(walls[p]):.2f}-{max(walls[p]):.2f})"
 
     rows = [
-        Row(
+        Row.of(
             name,
             f"wall, median (min-max of {repeats})",
-            spread("official"),
-            spread("ours"),
-            _ratio(wall["official"], wall["ours"]),
             (wall["official"], wall["ours"]),
+            (spread("official"), spread("ours")),
             "s",
         ),
-        Row(
+        Row.of(
             name,
             "requests that reached the emulator",
-            f"{requests['official']:.0f}",
-            f"{requests['ours']:.0f}",
-            _ratio(requests["official"], requests["ours"]),
             (requests["official"], requests["ours"]),
+            "{:.0f}".format,
             "requests",
         ),
-        Row(
+        Row.of(
             name,
             "TCP connections",
-            f"{connections['official']:.0f}",
-            f"{connections['ours']:.0f}",
-            _ratio(connections["official"], connections["ours"]),
             (connections["official"], connections["ours"]),
+            "{:.0f}".format,
             "connections",
         ),
-        Row(
+        Row.of(
             name,
             "jobs returned (ids, order, payloads)",
-            f"{count:,} in {_pages(len(results['official'][0]['page_sizes']))}",
-            f"identical, in {_pages(pages)}",
-            "",
+            None,
+            (
+                f"{count:,} in {_pages(len(results['official'][0]['page_sizes']))}",
+                f"identical, in {_pages(pages)}",
+            ),
         ),
     ]
     lines = [

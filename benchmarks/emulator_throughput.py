@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import selectors
 import statistics
 import subprocess
 import sys
@@ -39,16 +40,47 @@ async def _round(url: str, headers: dict[str, str], clients: int, seconds: float
         return done / (time.perf_counter() - started)
 
 
+#: Seconds the emulator may take to say where it listens.
+START_TIMEOUT = 30.0
+
+
+def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """Read the first line the child writes to its stdout pipe, waiting at most ``timeout`` seconds.
+
+    :param proc: The child, started with ``stdout=subprocess.PIPE`` (its pipe is read directly).
+    :param timeout: Seconds to wait.
+    :raises RuntimeError: When no whole line comes in time or the child closes its stdout first.
+    """
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    got = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while b"\n" not in got:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise RuntimeError(f"emulator wrote no line within {timeout} s; read so far: {got!r}")
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise RuntimeError(f"emulator exited ({proc.poll()}) before a line; read so far: {got!r}")
+            got += chunk
+    return got.decode(errors="replace").partition("\n")[0]
+
+
 def _start_server() -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, "-m", "airflow_dbtcloud.testing", "serve", "--port", "0"]
     if hasattr(os, "sched_setaffinity") and os.cpu_count() and (os.cpu_count() or 1) > 1:
         cmd = ["taskset", "-c", "0", *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "listening on" not in line:
+    try:
+        line = _first_line(proc, START_TIMEOUT)
+        if "listening on" not in line:
+            raise RuntimeError(f"emulator did not start: {line!r}")
+    except RuntimeError:
         proc.kill()
-        raise RuntimeError(f"emulator did not start: {line!r}")
+        proc.wait()
+        raise
     return proc, line.rsplit(" ", 1)[1].strip()
 
 

@@ -1,4 +1,5 @@
-"""The bad-input table: malformed values for public parameters, and what each one gets.
+"""The bad-input table: malformed values for public parameters, answers of dbt Cloud the client cannot
+use, and what each one gets.
 
 ``tests/test_bad_inputs.py`` runs every case against the emulator and checks the error class, that
 the message names the problem, and whether anything reached dbt Cloud; it also checks that the table
@@ -28,6 +29,10 @@ class Case:
     :param error: The exception class expected.
     :param names: Words the message must contain (the parameter, the value, or the problem).
     :param local: Whether it must be refused before any request reaches dbt Cloud.
+    :param prepare: Sets the emulator up before the call (a fault, for an answer the client cannot use);
+        gets the emulator.
+    :param config: An emulator configuration of the case's own, for a state the shared emulator cannot
+        be put in (two jobs of one name); None uses the shared emulator.
     """
 
     area: str
@@ -37,6 +42,8 @@ class Case:
     error: str
     names: tuple[str, ...]
     local: bool = True
+    prepare: Callable[[Any], Any] | None = None
+    config: dict[str, Any] | None = None
 
 
 def _with_connection(conn: dict[str, Any], **fields: Any) -> None:
@@ -98,6 +105,26 @@ def _watcher(**kwargs: Any) -> Any:
     from airflow_dbtcloud.triggers.dbt import DbtCloudJobRunEventTrigger
 
     return DbtCloudJobRunEventTrigger(**kwargs)
+
+
+def _answer(route: str, **fault: Any) -> Callable[[Any], Any]:
+    """Make every answer of ``route`` a bad one (an emulator fault).
+
+    :param route: The emulator's route name.
+    :param fault: The fault's fields (``status``, ``html``, ``kind``).
+    """
+    return lambda emu: emu.add_fault(route=route, **fault)
+
+
+#: Two jobs named alike in one environment: looking a job up by name cannot pick one.
+TWIN_JOBS = {
+    "jobs": [
+        {"id": 300, "name": "Daily build", "environment_id": 200},
+        {"id": 304, "name": "Daily build", "environment_id": 200},
+    ]
+}
+#: What a status fault with ``status=200`` answers: the error envelope, so ``data`` is null.
+NULL_DATA = '200, "data": null'
 
 
 CONFIG = "DbtCloudConfigError"
@@ -224,6 +251,70 @@ CASES: list[Case] = [
         CONFIG,
         ("job_id", "-1"),
     ),
+    Case(
+        "hook trigger_job_run",
+        "cause",
+        "''",
+        lambda c, _: _hook(c).trigger_job_run(300, ""),
+        CONFIG,
+        ("cause", "non-empty string"),
+    ),
+    Case(
+        "hook trigger_job_run",
+        "cause",
+        "None",
+        lambda c, _: _hook(c).trigger_job_run(300, None),
+        CONFIG,
+        ("cause", "non-empty string", "NoneType"),
+    ),
+    Case(
+        "hook trigger_job_run",
+        "additional_run_config",
+        "['ab'] (not a mapping)",
+        lambda c, _: _hook(c).trigger_job_run(300, "c", additional_run_config=["ab"]),
+        CONFIG,
+        ("additional_run_config", "mapping", "list"),
+    ),
+    Case(
+        "hook trigger_job_run",
+        "steps_override",
+        "['dbt run', 1]",
+        lambda c, _: _hook(c).trigger_job_run(300, "c", steps_override=["dbt run", 1]),
+        CONFIG,
+        ("steps_override", "[1]"),
+    ),
+    Case(
+        "hook trigger_job_run",
+        "schema_override",
+        "''",
+        lambda c, _: _hook(c).trigger_job_run(300, "c", schema_override=""),
+        CONFIG,
+        ("schema_override", "empty"),
+    ),
+    Case(
+        "hook trigger_job_run",
+        "additional_run_config",
+        "{'threads_override': '8'}",
+        lambda c, _: _hook(c).trigger_job_run(300, "c", additional_run_config={"threads_override": "8"}),
+        CONFIG,
+        ("threads_override", "int", "'8'"),
+    ),
+    Case(
+        "hook trigger_job_run",
+        "additional_run_config",
+        "{'git_sha': 'main'}",
+        lambda c, _: _hook(c).trigger_job_run(300, "c", additional_run_config={"git_sha": "main"}),
+        CONFIG,
+        ("git_sha", "hexadecimal", "'main'"),
+    ),
+    Case(
+        "hook trigger_job_run",
+        "additional_run_config",
+        "{'cause': 'other'}",
+        lambda c, _: _hook(c).trigger_job_run(300, "c", additional_run_config={"cause": "other"}),
+        CONFIG,
+        ("additional_run_config", "'cause'"),
+    ),
     Case("hook get_job", "job_id", "True", lambda c, _: _hook(c).get_job(True), CONFIG, ("job_id", "True")),
     Case(
         "hook get_account",
@@ -317,6 +408,40 @@ CASES: list[Case] = [
     ),
     Case(
         "DbtCloudRunJobOperator",
+        "threads_override",
+        "0",
+        lambda c, _: _run_operator(c, job_id=300, threads_override=0),
+        CONFIG,
+        ("threads_override", ">= 1", "0"),
+    ),
+    Case(
+        "DbtCloudRunJobOperator",
+        "generate_docs_override",
+        "1",
+        lambda c, _: _run_operator(c, job_id=300, generate_docs_override=1),
+        CONFIG,
+        ("generate_docs_override", "bool", "1"),
+    ),
+    Case(
+        "DbtCloudRunJobOperator",
+        "git_branch and additional_run_config",
+        "'main' and {'git_branch': 'dev'}",
+        lambda c, _: _run_operator(
+            c, job_id=300, git_branch="main", additional_run_config={"git_branch": "dev"}
+        ),
+        CONFIG,
+        ("additional_run_config", "'git_branch'", "one place"),
+    ),
+    Case(
+        "DbtCloudRunJobOperator",
+        "job_id, job_name",
+        "neither given",
+        lambda c, _: _run_operator(c, project_name="jaffle_shop", environment_name="Production"),
+        "ValueError",
+        ("job_id", "job_name"),
+    ),
+    Case(
+        "DbtCloudRunJobOperator",
         "job_name",
         "'nope' (no such job)",
         lambda c, _: _run_operator(
@@ -325,6 +450,18 @@ CASES: list[Case] = [
         "DbtCloudResourceLookupError",
         ("Found 0 jobs", "nope"),
         local=False,
+    ),
+    Case(
+        "DbtCloudRunJobOperator",
+        "job_name",
+        "'Daily build' (two jobs of that name)",
+        lambda c, _: _run_operator(
+            c, project_name="jaffle_shop", environment_name="Production", job_name="Daily build"
+        ),
+        "DbtCloudResourceLookupError",
+        ("Found 2 jobs", "Daily build"),
+        local=False,
+        config=TWIN_JOBS,
     ),
     Case(
         "DbtCloudGetJobRunArtifactOperator",
@@ -381,6 +518,67 @@ CASES: list[Case] = [
         lambda c, _: _watcher(job_id=300, statuses=["nope"]),
         "ValueError",
         ("statuses", "'nope'"),
+    ),
+    # Answers of dbt Cloud the client cannot use (they come back from dbt Cloud, so never local)
+    Case(
+        "hook get_job_run_status",
+        "API answer",
+        "200, an HTML page",
+        lambda c, _: _hook(c).get_job_run_status(1),
+        "DbtCloudPayloadError",
+        ("(200)", "not valid JSON", "<html>"),
+        local=False,
+        prepare=_answer("get_run", status=200, html=True),
+    ),
+    Case(
+        "hook get_job",
+        "API answer",
+        "200, JSON cut off halfway",
+        lambda c, _: _hook(c).get_job(300),
+        "DbtCloudTransportError",
+        ("truncated", "may have been received"),
+        local=False,
+        prepare=_answer("get_job", kind="truncate"),
+    ),
+    Case(
+        "hook get_job_run_status",
+        "API answer",
+        NULL_DATA,
+        lambda c, _: _hook(c).get_job_run_status(1),
+        "DbtCloudPayloadError",
+        ("expected a run object", "None"),
+        local=False,
+        prepare=_answer("get_run", status=200),
+    ),
+    Case(
+        "hook list_jobs",
+        "API answer",
+        NULL_DATA,
+        lambda c, _: _hook(c).list_jobs(),
+        "DbtCloudPayloadError",
+        ("'data'", "NoneType", "list was expected"),
+        local=False,
+        prepare=_answer("list_jobs", status=200),
+    ),
+    Case(
+        "hook get_job",
+        "API answer",
+        "502, an HTML page",
+        lambda c, _: _hook(c).get_job(300),
+        "DbtCloudServerError",
+        ("502", "proxy", "<html>"),
+        local=False,
+        prepare=_answer("get_job", status=502, html=True),
+    ),
+    Case(
+        "DbtCloudRunJobOperator",
+        "API answer to the run POST",
+        "200, an HTML page",
+        lambda c, _: _run_operator(c, job_id=300),
+        "DbtCloudRunMayExistError",
+        ("may have been started", "not valid JSON"),
+        local=False,
+        prepare=_answer("trigger_run", status=200, html=True),
     ),
 ]
 

@@ -11,7 +11,10 @@ import os
 from pathlib import Path
 
 import pytest
-from bad_inputs import CASES, Case, render
+from bad_inputs import CASES, Case, _run_operator, render
+
+from airflow_dbtcloud.api.lifecycle import marker_for
+from airflow_dbtcloud.testing import run_emulator
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 BEGIN, END = (
@@ -22,7 +25,16 @@ RESULTS: dict[int, tuple[Case, str, str, int]] = {}
 
 
 def _attempt(case: Case, emu, tmp_path) -> tuple[str, str, int]:
+    if case.config is None:
+        return _attempt_on(case, emu, tmp_path)
+    with run_emulator(case.config) as own:
+        return _attempt_on(case, own, tmp_path)
+
+
+def _attempt_on(case: Case, emu, tmp_path) -> tuple[str, str, int]:
     emu.reset()
+    if case.prepare is not None:
+        case.prepare(emu)
     conn = json.loads(emu.connection_json())
     before = os.environ.get("AIRFLOW_CONN_DBT_CLOUD_DEFAULT")
     try:
@@ -65,3 +77,16 @@ def test_the_reliability_page_shows_the_table_these_cases_produce(dbt_cloud_emul
         DOC.write_text(page, encoding="utf-8")
         start, end = page.index(BEGIN) + len(BEGIN), page.index(END)
     assert page[start:end].strip() == table, "docs/reliability.md is out of date: UPDATE_RELIABILITY_DOC=1"
+
+
+def test_a_long_trigger_reason_is_cut_and_the_cause_keeps_the_task_marker(dbt_cloud_emulator, monkeypatch):
+    # Not an error, so not a row of the table: the reason gives way, the marker that finds the run stays.
+    conn = dbt_cloud_emulator.connection_json()
+    monkeypatch.setenv("AIRFLOW_CONN_DBT_CLOUD_DEFAULT", conn)
+    run_id = _run_operator(json.loads(conn), job_id=300, trigger_reason="r" * 300)
+    [post] = [entry for entry in dbt_cloud_emulator.journal if entry["route"] == "trigger_run"]
+    cause = post["body"]["cause"]
+    assert len(cause) <= 255
+    assert cause.startswith("r" * 200)
+    assert cause.endswith(" " + marker_for("d", "r", "t", -1, 0))
+    assert dbt_cloud_emulator.get_run(run_id)["trigger"]["cause"] == cause

@@ -109,6 +109,11 @@ def trigger_fields(
     :raises DbtCloudConfigError: When a known field has the wrong type or value.
     """
     fields: dict[str, Any] = {"steps_override": steps_override, "schema_override": schema_override}
+    if additional_run_config is not None and not isinstance(additional_run_config, Mapping):
+        raise DbtCloudConfigError(
+            "additional_run_config must be a mapping of run fields, such as {'threads_override': 8}, "
+            f"got {type(additional_run_config).__name__}: {additional_run_config!r}"
+        )
     extra = dict(additional_run_config or {})
     clash = sorted(name for name in ("steps_override", "schema_override", "cause") if name in extra)
     if clash and any(fields.get(name) is not None or name == "cause" for name in clash):

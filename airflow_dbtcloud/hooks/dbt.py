@@ -764,6 +764,9 @@ class DbtCloudHook(HttpHook):
         :raises DbtCloudRunMayExistError: When the request may have started a run but no answer came.
         """
         job_id = require_id("job_id", job_id)
+        if not isinstance(cause, str):
+            kind = type(cause).__name__
+            raise DbtCloudConfigError(f"cause must be a non-empty string, got {kind}: {cause!r}")
         if len(cause) > DBT_CAUSE_MAX_LENGTH:
             warnings.warn(
                 f"Cause `{cause}` exceeds limit of {DBT_CAUSE_MAX_LENGTH} characters and will be truncated.",

@@ -1,10 +1,14 @@
-"""Helpers shared by the emulator tests: an API client, a CLI server, memory use of a generator."""
+"""Helpers shared by the emulator tests: an API client, a CLI server and its output, memory use of a
+generator."""
 
 from __future__ import annotations
 
+import os
+import selectors
 import signal
 import subprocess
 import sys
+import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -86,6 +90,36 @@ def serve_cli(*args: str) -> Iterator[subprocess.Popen[str]]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def read_lines(proc: subprocess.Popen[str], count: int, timeout: float = 30.0) -> list[str]:
+    """Read the first ``count`` lines a child writes to its stdout pipe, waiting at most ``timeout`` seconds.
+
+    Reads the pipe itself rather than ``proc.stdout``, whose buffer would hide lines from the wait; do
+    not read ``proc.stdout`` as well.
+
+    :param proc: The child, started with ``stdout=subprocess.PIPE``.
+    :param count: How many lines.
+    :param timeout: Seconds for all of them, so a hung child fails the test instead of blocking it.
+    :return: The lines, without their line ends.
+    :raises TimeoutError: When the lines do not come in time (the message shows what came).
+    :raises EOFError: When the child closes its stdout first.
+    """
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    got = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while got.count(b"\n") < count:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise TimeoutError(f"{count} lines did not come within {timeout} s; read so far: {got!r}")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise EOFError(f"the child closed its stdout (exit code {proc.poll()}); read so far: {got!r}")
+            got += chunk
+    return got.decode(errors="replace").splitlines()[:count]
 
 
 def stream_stats(make: Callable[[], Iterable[bytes]]) -> tuple[int, int, int]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from emulator_client import Client, control, serve_cli
+from emulator_client import Client, control, read_lines, serve_cli
 
 from airflow_dbtcloud.testing import Emulator, EmulatorConfig, run_emulator
 from airflow_dbtcloud.testing.__main__ import main
@@ -212,7 +212,6 @@ def test_cli_adapter_and_synthetic_models() -> None:
     with pytest.raises(SystemExit):
         main(["serve", "--port", "0", "--synthetic-models", "-5"])
     with serve_cli("--adapter", "snowflake", "--synthetic-models", "12") as proc:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().rsplit(" ", 1)[1].strip()
+        base_url = read_lines(proc, 1)[0].rsplit(" ", 1)[1].strip()
         settings = control().get(f"{base_url}/_emulator/settings").json()
         assert (settings["adapter"], settings["synthetic_models"]) == ("snowflake", 12)

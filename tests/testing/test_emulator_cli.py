@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
-from emulator_client import serve_cli
+from emulator_client import read_lines, serve_cli
 
 from airflow_dbtcloud.testing import Emulator, EmulatorConfig, run_emulator
 
@@ -24,8 +24,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         "jobs: [{id: 72, name: Nightly, environment_id: 71}]\n"
     )
     with serve_cli("--config", str(config)) as proc:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(4)]
+        lines = read_lines(proc, 4)
         base_url = lines[0].rsplit(" ", 1)[1].strip()
         assert base_url.startswith("http://127.0.0.1:")
         assert "dbt-cloud://7:cli_token@" in lines[2]
