@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv bench-venv demo test lint typecheck unit bench soak e2e official-tests clean
+.PHONY: venv bench-venv browser demo test lint typecheck unit bench soak e2e official-tests clean
 
 venv: $(VENV)/.installed
 
@@ -35,13 +35,31 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# The suite runs every benchmark scenario in a smoke size (tests/benchmarks), in the benchmark venv.
-unit: venv bench-venv
+# The suite runs every benchmark scenario in a smoke size (tests/benchmarks), in the benchmark venv,
+# and drives Airflow's UI in a real browser (tests/ui).
+unit: venv bench-venv browser
 	$(BIN)/pytest -q
 
 # benchmarks/.venv-official: the official provider beside this one, rebuilt when the pins change.
 bench-venv: venv
 	$(BIN)/python benchmarks/run.py --build-only
+
+# The browser tests/ui drives through Playwright: Debian's Chromium, because Playwright's own browser
+# download (`playwright install`) is a download this network refuses. apt-get runs only when the
+# binary is missing; it needs root (CI runs as root), or sudo where there is one. Recommends (udev,
+# upower, a notification daemon) are left out: a headless browser needs none of them.
+CHROMIUM := /usr/bin/chromium
+
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" -eq 0 ]; then as_root=; \
+	elif command -v sudo >/dev/null 2>&1; then as_root=sudo; \
+	else echo "make browser: $@ is missing, and installing Debian's chromium needs root or sudo;" \
+		"run 'apt-get install chromium' as root" >&2; exit 1; fi; \
+	set -x; \
+	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 test: lint typecheck unit
 

@@ -50,6 +50,7 @@ def provider_info() -> dict[str, Any]:
                 },
             }
         ],
+        "plugins": [{"name": "dbt_cloud", "plugin-class": "airflow_dbtcloud.ui.plugin.DbtCloudPlugin"}],
         "extra-links": [
             "airflow_dbtcloud.links.dbt.DbtCloudRunJobOperatorLink",
             "airflow_dbtcloud.links.dbt.DbtCloudJobLink",

@@ -14,16 +14,20 @@ from typing import IO, Any
 
 import ijson
 
+from airflow_dbtcloud.api.failures import FAILED_NODE_STATUSES
+
 __all__ = [
     "BUILT_TYPES",
     "DBT_STEP_PREFIX",
     "BuiltNode",
     "ManifestFacts",
     "NodeResult",
+    "NodeRow",
     "Relation",
     "RunBuild",
     "RunResults",
     "built_nodes",
+    "node_rows",
     "read_manifest",
     "read_run_results",
 ]
@@ -142,6 +146,57 @@ def read_run_results(stream: IO[bytes], into: RunResults | None = None) -> RunRe
             # A later step that did not rebuild the node (error, skipped, reused) takes it back.
             results.built.pop(unique_id, None)
     return results
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    """One node of a ``run_results.json``, whatever its outcome, for a table a person reads.
+
+    :param unique_id: e.g. ``model.jaffle_shop.orders``.
+    :param name: The last part of the unique id, e.g. ``orders``.
+    :param resource_type: The first part, e.g. ``model`` or ``test``.
+    :param status: dbt's status for the node, lower case (``success``, ``error``, ``pass``...).
+    :param execution_time: Seconds the node took, when dbt says.
+    :param message: dbt's message for the node (an error's text), when there is one.
+    """
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    execution_time: float | None
+    message: str | None
+
+    @property
+    def failed(self) -> bool:
+        """Whether dbt reports the node as failed (``error``, ``fail`` or ``runtime error``)."""
+        return self.status in FAILED_NODE_STATUSES
+
+
+def node_rows(stream: IO[bytes]) -> list[NodeRow]:
+    """Read every node of one ``run_results.json``, failed nodes first, then in file order.
+
+    :param stream: The file, opened in binary mode; read item by item.
+    :return: One row per result whose ``unique_id`` is text; other entries are skipped.
+    """
+    rows = []
+    for item in ijson.items(stream, "results.item", use_float=True):
+        unique_id = item.get("unique_id") if isinstance(item, Mapping) else None
+        if not isinstance(unique_id, str):
+            continue
+        seconds = item.get("execution_time")
+        message = item.get("message")
+        rows.append(
+            NodeRow(
+                unique_id=unique_id,
+                name=unique_id.rsplit(".", 1)[-1],
+                resource_type=unique_id.split(".", 1)[0],
+                status=str(item.get("status") or "").lower(),
+                execution_time=float(seconds) if isinstance(seconds, int | float) else None,
+                message=None if message is None else str(message),
+            )
+        )
+    return sorted(rows, key=lambda row: not row.failed)
 
 
 def _tested_node(node: Mapping[str, Any]) -> str | None:
