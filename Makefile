@@ -9,7 +9,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,dev,emulator]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,dev,emulator,docs]"
 	# The official provider, for the drop-in signature tests only: beside site-packages, so Airflow never
 	# sees it as an installed provider (it registers the same connection type as ours).
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --upgrade \
@@ -61,7 +61,19 @@ $(CHROMIUM):
 	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
-test: lint typecheck unit
+test: lint typecheck docs-check unit
+
+# The docs site: Sphinx, the API reference generated from the code (sphinx-autoapi), the Markdown pages
+# through MyST; offline (no intersphinx). Open docs/_build/html/index.html.
+.PHONY: docs docs-check
+docs: venv
+	$(BIN)/sphinx-build -b html docs docs/_build/html
+
+# Part of `make test`: a fresh build (Sphinx repeats no warning of a page it does not rebuild) with every
+# warning an error.
+docs-check: venv
+	rm -rf docs/_build/check
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/check
 
 e2e: venv
 	$(BIN)/python scripts/e2e_airflow.py

@@ -1,4 +1,4 @@
-"""The fields of dbt Cloud's payloads this provider reads, as ``TypedDict``s.
+"""The fields of dbt Cloud's payloads this provider reads, as ``TypedDict`` classes.
 
 They describe the JSON as it arrives; :class:`~airflow_dbtcloud.api.run_state.RunState` is the typed
 value the rest of the provider works with.

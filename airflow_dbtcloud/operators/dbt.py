@@ -96,7 +96,7 @@ class DbtCloudRunJobOperator(BaseOperator):
     :param account_id: The dbt Cloud account id; ``None`` uses the connection's login.
     :param trigger_reason: Why the job runs; a marker identifying the task instance is appended.
         ``None`` gives "Triggered via Apache Airflow by task <task_id> in the <dag_id> DAG."
-    :param steps_override: dbt commands to run instead of the job's, each starting with ``dbt ``.
+    :param steps_override: dbt commands to run instead of the job's, each starting with ``"dbt "``.
     :param schema_override: The schema to build into instead of the job's.
     :param wait_for_termination: Wait for the run to end. ``False`` returns once the run exists.
     :param timeout: How long to wait for the run, in seconds; when it passes the run is cancelled.

@@ -22,7 +22,7 @@ class JobConfig:
     :param id: Job id.
     :param name: Job name.
     :param environment_id: Environment the job runs in.
-    :param execute_steps: dbt commands, each starting with ``dbt ``.
+    :param execute_steps: dbt commands, each starting with ``"dbt "``.
     :param generate_docs: Whether the job generates docs (adds a ``dbt docs generate`` step).
     :param outcome: How runs end: ``success``, ``error``, ``cancelled`` or ``hang``.
     :param queued_seconds: Emulator seconds spent QUEUED.

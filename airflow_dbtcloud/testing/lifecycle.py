@@ -12,7 +12,13 @@ from airflow_dbtcloud.testing import artifacts
 from airflow_dbtcloud.testing.adapters import ADAPTERS, DEFAULT_ADAPTER, Adapter
 from airflow_dbtcloud.testing.project import Project, project_for
 
-QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
+#: dbt Cloud's run status codes.
+QUEUED = 1
+STARTING = 2
+RUNNING = 3
+SUCCESS = 10
+ERROR = 20
+CANCELLED = 30
 STATUS_NAMES = {1: "Queued", 2: "Starting", 3: "Running", 10: "Success", 20: "Error", 30: "Cancelled"}
 _BY_NAME = {v.lower(): k for k, v in STATUS_NAMES.items()} | {"canceled": CANCELLED}
 FINAL = (SUCCESS, ERROR, CANCELLED)
