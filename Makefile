@@ -24,8 +24,24 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 		apache-airflow-providers-teradata==3.7.1 apache-airflow-providers-trino==6.7.1
 	touch $@
 
-demo: venv
-	$(BIN)/python scripts/demo.py
+# The demo checks the Python (3.11+) and the temporary directory before it builds the venv, so that an
+# old Python is named instead of failing in pip. ARGS passes options, e.g. ARGS="--emulator-port 8787".
+demo:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/demo_preflight.py; \
+	else $(PYTHON) scripts/demo_preflight.py; fi
+	@$(MAKE) -q venv 2>/dev/null || echo "Building $(VENV) (the first time: a few minutes) ..."
+	@$(MAKE) --no-print-directory -s venv
+	$(BIN)/python scripts/demo.py $(ARGS)
+
+# The same DAGs under Airflow's scheduler, triggerer and API server on 127.0.0.1, until Ctrl-C;
+# ARGS="--port 8080" picks the UI's port, ARGS="--check" stops after the summary.
+.PHONY: demo-ui
+demo-ui:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/demo_preflight.py; \
+	else $(PYTHON) scripts/demo_preflight.py; fi
+	@$(MAKE) -q venv 2>/dev/null || echo "Building $(VENV) (the first time: a few minutes) ..."
+	@$(MAKE) --no-print-directory -s venv
+	$(BIN)/python scripts/demo_ui.py $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -58,9 +58,10 @@ with DAG(
     @task
     def report(triggering_asset_events=None) -> None:
         """Read what the dbt Cloud run said about the table it built."""
-        for asset, events in (triggering_asset_events or {}).items():
+        # Keyed by the asset or by the alias the event came through; each event names its asset.
+        for events in (triggering_asset_events or {}).values():
             for event in events:
-                print(asset.uri, event.extra.get("dbt_cloud_run_id"), event.extra.get("rows_affected"))
+                print(event.asset.uri, event.extra.get("dbt_cloud_run_id"), event.extra.get("rows_affected"))
 
     report()
 # [END howto_schedule_on_dbt_cloud_model]
