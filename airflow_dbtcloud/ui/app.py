@@ -41,6 +41,9 @@ _STATIC = {
     "view.css": "text/css",
     "icon.svg": "image/svg+xml",
 }
+#: The overview's row for tasks that do not name their job (a sensor given only a run id); finding the
+#: job would cost a dbt Cloud request per task, and the overview makes none.
+UNNAMED_JOB = "not named by the task (e.g. a sensor given a run id)"
 #: Airflow task instance states in which a task is still waiting on its run.
 _ACTIVE_STATES = frozenset({"running", "deferred", "queued", "scheduled", "up_for_reschedule", "restarting"})
 _HEADERS = {
@@ -156,7 +159,7 @@ def overview(task_runs: list[TaskRun], request: Request) -> dict[str, Any]:
     """
     jobs: dict[tuple[str, str], list[TaskRun]] = defaultdict(list)
     for task_run in task_runs:
-        job = str(task_run.job_id) if task_run.job_id is not None else (task_run.job_name or "?")
+        job = str(task_run.job_id) if task_run.job_id is not None else (task_run.job_name or UNNAMED_JOB)
         jobs[(task_run.conn_id, job)].append(task_run)
     connections: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (conn_id, job), runs in jobs.items():

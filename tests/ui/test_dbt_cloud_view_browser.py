@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 from ui_browser import artifacts_dir, login
-from ui_dags import LIVE_DAG
+from ui_dags import LIVE_DAG, SENSOR_TASK_ID
 from ui_server import (
     BULK_MODELS,
     FAILURE_DAG,
@@ -114,6 +114,21 @@ def test_a_successful_task_shows_its_nodes_sortable_and_its_artifacts(
     (artifacts_dir() / "ui-timings.json").write_text(
         json.dumps({"rows": BULK_MODELS + 19, "reload_to_table_s": seconds})
     )
+
+
+def test_a_sensor_shows_the_run_it_watched_as_started_by_another_task(
+    page: Page, airflow_ui: AirflowUi, screenshot: Callable[[str], Path]
+) -> None:
+    run = airflow_ui.runs[SUCCESS_DAG]
+    watched = FinishedRun(run.dag_id, run.run_id, run.state, SENSOR_TASK_ID)
+    assert dbt_run_id(airflow_ui, watched) == dbt_run_id(airflow_ui, run)
+
+    frame = open_tab(page, watched)
+
+    expect(frame.get_by_test_id("status").first).to_have_text("Success")
+    expect(frame.locator("dl.facts")).to_contain_text("another Airflow task instance")
+    expect(frame.get_by_test_id("nodes").locator("tbody tr")).to_have_count(BULK_MODELS + 19)
+    screenshot("sensor-task-view")
 
 
 def test_a_run_in_progress_refreshes_itself_until_it_ends(

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from test_run_view import task_run
 
-from airflow_dbtcloud.ui.app import overview
+from airflow_dbtcloud.ui.app import UNNAMED_JOB, overview
 
 
 def request(root_path: str = "/dbt-cloud") -> SimpleNamespace:
@@ -39,6 +39,12 @@ def test_links_to_task_instances_keep_airflows_base_path_and_quote_ids():
     assert found["connections"][0]["jobs"][0]["last"]["ti_url"] == (
         "/airflow/dags/a%20b/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00/tasks/run/mapped/3"
     )
+
+
+def test_tasks_that_name_no_job_share_one_row_that_says_so():
+    sensor = task_run(7, job_id=None, job_name=None, task_id="watch")
+    found = overview([sensor], request())
+    assert [job["job"] for job in found["connections"][0]["jobs"]] == [UNNAMED_JOB]
 
 
 def test_no_task_runs_give_an_empty_overview():
