@@ -1,7 +1,7 @@
 """End to end with real Airflow processes against the emulator.
 
 One ``airflow standalone`` (scheduler, DAG processor, triggerer, API server, LocalExecutor workers) runs on
-a throw-away SQLite metadata DB against the bundled emulator and goes through five scenarios in turn:
+a throw-away SQLite metadata DB against the bundled emulator and goes through eight scenarios in turn:
 
 1. A task killed mid-run reattaches to its dbt Cloud run. A DAG starts a 40-second run and polls it on
    the worker; once the run is RUNNING the task process is killed with SIGKILL, as a crashed worker
@@ -32,6 +32,9 @@ a throw-away SQLite metadata DB against the bundled emulator and goes through fi
    cancelled and the cancellation confirmed, the task fails without a retry starting another run: one
    run in the journal, cancelled. A retry cannot reattach here, because ``on_kill`` ended the run, as
    the official operator's does (docs/reliability.md says why we keep that).
+8. The same SIGTERM to a task with ``cancel_on_kill=False``, then SIGKILL a few seconds later, as a
+   Kubernetes pod is stopped: the run goes on, the retry reattaches to it, the DAG run succeeds with
+   one run in the journal.
 
 Run it with ``make e2e``; ``tests/integration/test_real_processes.py`` runs it too.
 """
@@ -80,6 +83,10 @@ TRIGGERER_DAG_ID = "e2e_triggerer_killed"
 #: Jobs the emulator adds at start (``Emulator.add_jobs``), after the four configured ones.
 POST_KILLED_JOB_ID = 304
 SIGTERM_JOB_ID = 305
+EVICTED_JOB_ID = 306
+EVICTED_DAG_ID = "e2e_worker_evicted"
+#: Seconds between the SIGTERM and the SIGKILL, as a pod's grace period.
+GRACE_SECONDS = 3
 POST_KILLED_DAG_ID = "e2e_post_answer_killed"
 SIGTERM_DAG_ID = "e2e_supervisor_sigterm"
 #: How long the emulator holds the run POST before it creates the run; the retry comes later than that.
@@ -119,6 +126,12 @@ with DAG(dag_id="{POST_KILLED_DAG_ID}", start_date=datetime(2025, 1, 1), schedul
 with DAG(dag_id="{SIGTERM_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
     DbtCloudRunJobOperator(
         task_id="run", job_id={SIGTERM_JOB_ID}, check_interval=1, retries=1, retry_delay=timedelta(seconds=1)
+    )
+
+with DAG(dag_id="{EVICTED_DAG_ID}", start_date=datetime(2025, 1, 1), schedule=None, catchup=False):
+    DbtCloudRunJobOperator(
+        task_id="run", job_id={EVICTED_JOB_ID}, check_interval=1, retries=1, retry_delay=timedelta(seconds=1),
+        cancel_on_kill=False,
     )
 '''
 #: Status requests answered 503 in a row during the deferred wait: more than one poll's retries.
@@ -382,21 +395,34 @@ class Sigterm:
     supervisor: str = ""
     state: str | None = None
     run_status: str | None = None
+    run_status_at_kill: str | None = None
     error: str | None = None
 
 
-def _supervisor_sigterm(env: dict[str, str], emu: Any, standalone: int, seen: Sigterm) -> None:
+def _supervisor_sigterm(
+    env: dict[str, str],
+    emu: Any,
+    standalone: int,
+    seen: Sigterm,
+    dag_id: str,
+    job_id: int,
+    kill_after: float | None,
+) -> None:
     """Send SIGTERM to the supervisor of a task polling a RUNNING run, then wait for the DAG run.
 
     :param standalone: The pid of ``airflow standalone``, under which the supervisor runs.
     :param seen: Filled in as the scenario goes.
+    :param dag_id: The DAG to trigger.
+    :param job_id: Its job.
+    :param kill_after: Seconds after which the task process is SIGKILLed too (a pod's grace period), or
+        None to leave it.
     """
     from airflow_dbtcloud.testing import RUNNING
 
-    airflow(env, "dags", "trigger", SIGTERM_DAG_ID)
+    airflow(env, "dags", "trigger", dag_id)
     wait(
         "the dbt Cloud run to be RUNNING",
-        lambda: RUNNING in [int(run["status"]) for run in _runs(emu, SIGTERM_JOB_ID)],
+        lambda: RUNNING in [int(run["status"]) for run in _runs(emu, job_id)],
         120,
     )
     task = wait("the task process", lambda: _task_process(standalone), 60)
@@ -406,12 +432,19 @@ def _supervisor_sigterm(env: dict[str, str], emu: Any, standalone: int, seen: Si
     seen.supervisor = " ".join(supervisor.cmdline())
     print(f"sending SIGTERM to the task supervisor {supervisor.pid} ({seen.supervisor})", flush=True)
     supervisor.send_signal(signal.SIGTERM)
-    seen.state = _finished(env, SIGTERM_DAG_ID)
-    seen.run_status = str(_runs(emu, SIGTERM_JOB_ID)[-1]["status_humanized"])
+    if kill_after is not None:
+        time.sleep(kill_after)
+        seen.run_status_at_kill = str(_runs(emu, job_id)[-1]["status_humanized"])
+        print(
+            f"killing task process {task.pid} with SIGKILL {kill_after:.0f} s after the SIGTERM", flush=True
+        )
+        task.send_signal(signal.SIGKILL)
+    seen.state = _finished(env, dag_id)
+    seen.run_status = str(_runs(emu, job_id)[-1]["status_humanized"])
 
 
 def main() -> int:
-    """Run the seven scenarios; return 0 when each behaved as described in the module docstring."""
+    """Run the eight scenarios; return 0 when each behaved as described in the module docstring."""
     from airflow_dbtcloud.testing import RUNNING, run_emulator
 
     home = Path(tempfile.mkdtemp(prefix="airflow-dbtcloud-e2e-"))
@@ -424,6 +457,7 @@ def main() -> int:
     failover = Failover()
     post_killed = PostKilled()
     sigterm = Sigterm()
+    evicted = Sigterm()
     links: dict[str, tuple[bool, bool]] = {}
     spawned: list[subprocess.Popen[bytes]] = []
     with run_emulator() as emu:
@@ -431,11 +465,12 @@ def main() -> int:
         emu.set_job_script(DEFERRED_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=20)
         emu.set_job_script(CLEAR_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=2)
         emu.set_job_script(TRIGGERER_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=30)
-        added = emu.add_jobs(2)
-        if added != [POST_KILLED_JOB_ID, SIGTERM_JOB_ID]:
+        added = emu.add_jobs(3)
+        if added != [POST_KILLED_JOB_ID, SIGTERM_JOB_ID, EVICTED_JOB_ID]:
             raise RuntimeError(f"the emulator added jobs {added}, not the ids the DAG file uses")
         emu.set_job_script(POST_KILLED_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=3)
         emu.set_job_script(SIGTERM_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=40)
+        emu.set_job_script(EVICTED_JOB_ID, outcome="success", queued_seconds=0.5, running_seconds=25)
         env = airflow_env(
             home,
             emu.env(),
@@ -491,10 +526,20 @@ def main() -> int:
                 print(f"{POST_KILLED_DAG_ID}: stopped early: {post_killed.error}", flush=True)
             print(f"== {SIGTERM_DAG_ID}: the task supervisor is sent SIGTERM", flush=True)
             try:
-                _supervisor_sigterm(env, emu, process.pid, sigterm)
+                _supervisor_sigterm(env, emu, process.pid, sigterm, SIGTERM_DAG_ID, SIGTERM_JOB_ID, None)
             except Exception as error:
                 sigterm.error = f"{type(error).__name__}: {error}"
                 print(f"{SIGTERM_DAG_ID}: stopped early: {sigterm.error}", flush=True)
+            print(
+                f"== {EVICTED_DAG_ID}: cancel_on_kill=False, SIGTERM then SIGKILL (a pod stopped)", flush=True
+            )
+            try:
+                _supervisor_sigterm(
+                    env, emu, process.pid, evicted, EVICTED_DAG_ID, EVICTED_JOB_ID, GRACE_SECONDS
+                )
+            except Exception as error:
+                evicted.error = f"{type(error).__name__}: {error}"
+                print(f"{EVICTED_DAG_ID}: stopped early: {evicted.error}", flush=True)
         finally:
             for started in (*spawned, process):
                 stop(started)
@@ -518,6 +563,10 @@ def main() -> int:
         sigterm_logs = task_logs(home, SIGTERM_DAG_ID)
         kill_lines = ("because the task was killed", "has been cancelled successfully")
         cancelled_by_kill = all(line in sigterm_logs for line in kill_lines)
+        evicted_runs = emu.runs_created(EVICTED_JOB_ID)
+        evicted_logs = task_logs(home, EVICTED_DAG_ID)
+        left_running = "leaving dbt Cloud run" in evicted_logs
+        evicted_reattached = "An earlier try of this task stored dbt Cloud run" in evicted_logs
         process_logs = "".join(p.read_text(errors="replace") for p in home.glob("*.log"))
         leaked = emu.token in logs or emu.token in process_logs
     fresh_submits = clear_logs.count("(fresh submit)")
@@ -564,6 +613,11 @@ def main() -> int:
         f"Supervisor sent SIGTERM: DAG run {sigterm.state}; runs of job {SIGTERM_JOB_ID}: {sigterm_runs} "
         f"({sigterm.run_status}); cancelled and confirmed by on_kill: {cancelled_by_kill}"
     )
+    print(
+        f"Pod stopped (cancel_on_kill=False): DAG run {evicted.state}; runs of job {EVICTED_JOB_ID}: "
+        f"{evicted_runs}; run at the SIGKILL: {evicted.run_status_at_kill}; left running by on_kill: "
+        f"{left_running}; the retry reattached: {evicted_reattached}"
+    )
     print(f"API token in any log: {'YES (bug)' if leaked else 'no'}")
     ok = (
         state == "success"
@@ -598,6 +652,12 @@ def main() -> int:
         and sigterm_runs == 1
         and sigterm.run_status == "Cancelled"
         and cancelled_by_kill
+        and evicted.error is None
+        and evicted.state == "success"
+        and evicted_runs == 1
+        and evicted.run_status_at_kill == "Running"
+        and left_running
+        and evicted_reattached
         and not leaked
     )
     print("e2e tests " + ("passed" if ok else f"FAILED (see {home})"))

@@ -121,6 +121,11 @@ class DbtCloudRunJobOperator(BaseOperator):
     :param generate_docs_override: Whether to generate docs.
     :param timeout_seconds_override: dbt Cloud's own run timeout, in seconds.
     :param fail_fast_on_cancel: A run cancelled in dbt Cloud fails the task without further retries.
+    :param cancel_on_kill: Cancel the run when Airflow kills the task (``on_kill``: SIGTERM from a
+        worker shutting down or a person marking the task failed, and ``execution_timeout`` on the
+        worker). False leaves the run going, so that the task's retry reattaches to it: for workers
+        that are stopped and replaced (a Kubernetes pod evicted during a deploy). The operator's own
+        ``timeout`` still cancels.
     :param error_budget: How many transient API errors in a row a wait survives.
     :param expected_duration: How long the run should take at most (seconds or a ``timedelta``); a wait
         that lasts longer logs a warning once, and keeps waiting (``timeout`` is what stops it).
@@ -182,6 +187,7 @@ class DbtCloudRunJobOperator(BaseOperator):
         generate_docs_override: bool | None = None,
         timeout_seconds_override: int | None = None,
         fail_fast_on_cancel: bool = True,
+        cancel_on_kill: bool = True,
         error_budget: int = DEFAULT_ERROR_BUDGET,
         emit_assets: bool = False,
         expected_duration: float | timedelta | None = None,
@@ -215,6 +221,7 @@ class DbtCloudRunJobOperator(BaseOperator):
         self.generate_docs_override = generate_docs_override
         self.timeout_seconds_override = timeout_seconds_override
         self.fail_fast_on_cancel = fail_fast_on_cancel
+        self.cancel_on_kill = cancel_on_kill
         self.error_budget = error_budget
         self.expected_duration = seconds_or_none("expected_duration", expected_duration)
         self.run_id: int | None = None
@@ -471,8 +478,18 @@ class DbtCloudRunJobOperator(BaseOperator):
             self.log.warning("Failed to cancel dbt Cloud run %s.", self.run_id, exc_info=True)
 
     def on_kill(self) -> None:
-        """Cancel the run when the task is killed, then confirm the cancellation (best effort)."""
+        """Cancel the run when the task is killed, then confirm the cancellation (best effort).
+
+        With ``cancel_on_kill=False`` the run is left going, for the task's retry to reattach to.
+        """
         if not self.run_id:
+            return
+        if not self.cancel_on_kill:
+            self.log.warning(
+                "The task was killed; leaving dbt Cloud run %s running (cancel_on_kill=False): "
+                "a retry of this task reattaches to it.",
+                self.run_id,
+            )
             return
         self._cancel("the task was killed")
         try:

@@ -6,7 +6,8 @@ real triggerer that outlasts a burst of 503s (both waits logging the run's progr
 a task that starts a new run each time it is cleared (the whole DAG run through the REST API, then the
 task alone with the CLI), a deferred wait that moves to a new triggerer after the first was SIGKILLed,
 the run task's extra links as the REST API gives them, a task killed while its run POST was held (the
-retry finds the run by its marker), and a supervisor sent SIGTERM (``on_kill`` cancels the one run).
+retry finds the run by its marker), a supervisor sent SIGTERM (``on_kill`` cancels the one run), and
+the same with ``cancel_on_kill=False`` followed by SIGKILL (the retry reattaches).
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def test_real_scheduler_and_triggerer_scenarios():
     assert (
         "Supervisor sent SIGTERM: DAG run failed; runs of job 305: 1 (Cancelled); cancelled and confirmed "
         "by on_kill: True" in output
+    ), output[-3000:]
+    assert (
+        "Pod stopped (cancel_on_kill=False): DAG run success; runs of job 306: 1; run at the SIGKILL: "
+        "Running; left running by on_kill: True; the retry reattached: True" in output
     ), output[-3000:]
     assert "API token in any log: no" in output
     assert returncode == 0, output[-3000:]

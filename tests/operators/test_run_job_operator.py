@@ -307,6 +307,14 @@ def test_on_kill_cancels_and_confirms():
     )
 
 
+def test_on_kill_leaves_the_run_going_when_asked_to(capfd):
+    operator, hook, _ = make(cancel_on_kill=False)
+    operator.run_id = 11
+    operator.on_kill()
+    assert hook.method_calls == []
+    assert "leaving dbt Cloud run 11 running" in capfd.readouterr().out
+
+
 def test_on_kill_without_a_run_does_nothing():
     operator, hook, _ = make()
     operator.on_kill()
