@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -188,3 +189,36 @@ def emulator_data(emu: Any, path: str, **query: Any) -> Any:
     request = urllib.request.Request(url, headers={"Authorization": f"Token {emu.token}"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the loopback emulator
         return json.load(response)["data"]
+
+
+def rest_call(base_url: str, token: str | None, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """Send one request to Airflow's REST API; return its status and decoded JSON body (else its text).
+
+    An error status is returned, not raised, so a caller can tell a 403 or a 404 from a failure.
+
+    :param base_url: The API server, ``http://127.0.0.1:<port>``.
+    :param token: A JWT from ``/auth/token``; None sends no ``Authorization`` header.
+    :param method: The HTTP method.
+    :param path: The path, with its query, e.g. ``/api/v2/dags/example``.
+    :param body: A JSON body, or None for none.
+    """
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(  # noqa: S310 - the loopback API server
+        base_url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers=headers,
+        method=method,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")

@@ -52,6 +52,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ from airflow_processes import (
     emulator_data,
     free_port,
     kill_tree,
+    rest_call,
     start,
     stop,
     task_logs,
@@ -201,19 +203,10 @@ class RestApi:
 
     def __call__(self, method: str, path: str, body: Any = None) -> Any:
         """Send one request and return the decoded JSON answer; an error status raises ``HTTPError``."""
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(  # noqa: S310 - the loopback API server
-            self.base_url + path,
-            data=None if body is None else json.dumps(body).encode(),
-            headers=headers,
-            method=method,
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return json.load(response)
+        status, answer = rest_call(self.base_url, self.token, method, path, body)
+        if status >= 400:
+            raise urllib.error.HTTPError(self.base_url + path, status, str(answer)[:500], Message(), None)
+        return answer
 
 
 def _ti_path(dag_id: str, dag_run_id: str) -> str:

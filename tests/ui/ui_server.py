@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_processes import rest_call
 from restricted_auth_manager import RESTRICTED_DAGS_ENV, RESTRICTED_USER
 from ui_dags import DAG_JOBS, LIVE_JOB, TASK_ID
 
@@ -155,26 +156,7 @@ class RestClient:
         :param path: The path, with its query, e.g. ``/api/v2/dags/ui_success``.
         :param body: A JSON body, or None for none.
         """
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(  # noqa: S310 - the loopback API server
-            self.base_url + path,
-            data=None if body is None else json.dumps(body).encode(),
-            headers=headers,
-            method=method,
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        try:
-            return status, json.loads(raw)
-        except ValueError:
-            return status, raw.decode(errors="replace")
+        return rest_call(self.base_url, self.token, method, path, body)
 
     def get(self, path: str) -> Any:
         """GET one path and return its JSON body.
