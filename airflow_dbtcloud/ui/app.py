@@ -101,10 +101,15 @@ def _ui_root(request: Request) -> str:
     return root[: -len(URL_PREFIX)] if root.endswith(URL_PREFIX) else ""
 
 
-def _ti_url(request: Request, task_run: TaskRun) -> str:
-    dag, run, task = (
+def _quoted_ids(task_run: TaskRun) -> tuple[str, ...]:
+    """The task instance's DAG, run and task ids, each quoted as one URL path segment."""
+    return tuple(
         urllib.parse.quote(text, safe="") for text in (task_run.dag_id, task_run.run_id, task_run.task_id)
     )
+
+
+def _ti_url(request: Request, task_run: TaskRun) -> str:
+    dag, run, task = _quoted_ids(task_run)
     path = f"/dags/{dag}/runs/{run}/tasks/{task}"
     if task_run.map_index >= 0:
         path += f"/mapped/{task_run.map_index}"
@@ -114,9 +119,7 @@ def _ti_url(request: Request, task_run: TaskRun) -> str:
 def _view_url(request: Request, task_run: TaskRun) -> str:
     """This app's page of the task's run. Links from the overview stay in its frame: Airflow sandboxes
     plugin frames without top navigation, so a link to the task instance's own page cannot leave it."""
-    dag, run, task = (
-        urllib.parse.quote(text, safe="") for text in (task_run.dag_id, task_run.run_id, task_run.task_id)
-    )
+    dag, run, task = _quoted_ids(task_run)
     return f"{_ui_root(request)}{URL_PREFIX}/ti/{dag}/{run}/{task}?map_index={task_run.map_index}"
 
 

@@ -98,8 +98,8 @@ def _maybe_id(name: str, value: Any) -> int | None:
         return None
 
 
-def _task_run(ti: TaskInstance, xcom_value: Any, rendered: dict[str, Any] | None) -> TaskRun | None:
-    dbt_run_id = _maybe_id("job_run_id", XComModel.deserialize_value(_Value(xcom_value)))
+def _task_run(ti: TaskInstance, xcom: XComModel, rendered: dict[str, Any] | None) -> TaskRun | None:
+    dbt_run_id = _maybe_id("job_run_id", XComModel.deserialize_value(xcom))
     if dbt_run_id is None:
         return None
     fields = rendered or {}
@@ -122,13 +122,6 @@ def _task_run(ti: TaskInstance, xcom_value: Any, rendered: dict[str, Any] | None
         end_date=ti.end_date,
         duration=ti.duration,
     )
-
-
-@dataclass(frozen=True)
-class _Value:
-    """What ``XComModel.deserialize_value`` reads: an object with a ``value``."""
-
-    value: Any
 
 
 def _rows(session: Session, *conditions: Any, newest: int | None = None) -> Iterable[Any]:
@@ -154,7 +147,7 @@ def _rows(session: Session, *conditions: Any, newest: int | None = None) -> Iter
         for model, dag, run, task, index in same_ti
     ]
     statement = (
-        select(TaskInstance, XComModel.value, RenderedTaskInstanceFields.rendered_fields)
+        select(TaskInstance, XComModel, RenderedTaskInstanceFields.rendered_fields)
         .join(*joins[0])
         .outerjoin(*joins[1])
         .where(XComModel.key == JOB_RUN_ID_KEY, *conditions)
@@ -180,8 +173,8 @@ def find_task_run(session: Session, dag_id: str, run_id: str, task_id: str, map_
         TaskInstance.task_id == task_id,
         TaskInstance.map_index == map_index,
     )
-    for ti, value, rendered in rows:
-        return _task_run(ti, value, rendered)
+    for ti, xcom, rendered in rows:
+        return _task_run(ti, xcom, rendered)
     return None
 
 
@@ -194,7 +187,7 @@ def recent_task_runs(session: Session, dag_ids: Collection[str]) -> list[TaskRun
     if not dag_ids:
         return []
     found = (
-        _task_run(ti, value, rendered)
-        for ti, value, rendered in _rows(session, TaskInstance.dag_id.in_(dag_ids), newest=RECENT_LIMIT)
+        _task_run(ti, xcom, rendered)
+        for ti, xcom, rendered in _rows(session, TaskInstance.dag_id.in_(dag_ids), newest=RECENT_LIMIT)
     )
     return [task_run for task_run in found if task_run is not None]

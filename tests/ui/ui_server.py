@@ -16,8 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_processes import rest_call
+from airflow_processes import free_port, rest_call, start, stop
 from restricted_auth_manager import RESTRICTED_DAGS_ENV, RESTRICTED_USER
 from ui_dags import DAG_JOBS, LIVE_JOB, TASK_ID
 
@@ -201,13 +199,6 @@ def _quote(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
-def free_port() -> int:
-    """Return a TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 #: A model whose name is markup: the views must show it as text and never run it.
 HOSTILE_NAME = "evil_<img src=x onerror=document.title='pwned'>"
 HOSTILE_NODE = f"model.jaffle_shop.{HOSTILE_NAME}"
@@ -308,19 +299,6 @@ def _tail(path: Path, chars: int = 3000) -> str:
         return f"({path} unreadable: {error})"
 
 
-def _stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """SIGTERM the process's session, then SIGKILL it if it outstays ``timeout`` seconds."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=timeout)
-
-
 def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     """Wait until the API server answers its health check; raise if it exits or takes too long."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -392,19 +370,12 @@ def run_airflow_ui(home: Path, emu: Emulator, **options: str) -> Iterator[Airflo
     )
     log = home / "api-server.log"
     started = time.monotonic()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "api-server"],
-            env=ui.env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so _stop reaches any worker it forks
-        )
+    # In a session of its own, so stopping it reaches any worker it forks.
+    process = start(ui.env, log, "api-server")
     try:
         _wait_healthy(ui.base_url, process, log)
         ui.timings["api-server start"] = time.monotonic() - started
         ui.runs = _finished_runs(ui)
         yield ui
     finally:
-        _stop(process)
+        stop(process, timeout=20)
